@@ -1,0 +1,155 @@
+/*
+ * rpc.h - request/reply between clients and service workers, through the broker.
+ *
+ * The broker (services/broker) is Majordomo-style: workers connect to it,
+ * announce the service they serve and how many requests they take at once
+ * (their credit), and heartbeat; clients send a request for a service and
+ * the broker hands it to the least-recently-used live worker of that
+ * service that has credit.  Every request and reply is an lz.Envelope
+ * (proto/envelope.proto).  The wire grammar is in services/broker/README.md.
+ *
+ * Client: rpc_client_call sends a request and waits; when no reply comes
+ * within the retry interval it resends the same envelope (same request id)
+ * over a fresh socket, until the deadline.  A reply to an earlier attempt
+ * or another request is dropped, so each call returns at most one reply.
+ * A rpc_client_t belongs to one thread.
+ *
+ * Worker: a table of methods, each a function that reads the request and
+ * fills a reply.  Methods that gain from group commit give a batch function
+ * instead: the worker gathers up to batch_max requests of that method (or
+ * what arrived within batch_wait_ms) and hands them over together.
+ */
+#ifndef LZ_RPC_H
+#define LZ_RPC_H
+
+#include "envelope.pb-c.h"
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Largest envelope anyone accepts; the broker refuses bigger frames unread. */
+#define RPC_FRAME_MAX_DEFAULT (4 * 1024 * 1024)
+
+/* ---- wire constants (grammar in services/broker/README.md) ------------ */
+
+#define RPC_PROTO_CLIENT   "LZC01" /* first frame after the delimiter, clients */
+#define RPC_PROTO_WORKER   "LZW01" /* first frame after the delimiter, workers */
+#define RPC_W_READY        0x01    /* worker -> broker: service, credit, heartbeat */
+#define RPC_W_REQUEST      0x02    /* broker -> worker: tag, request id, deadline, envelope */
+#define RPC_W_REPLY        0x03    /* worker -> broker: tag, envelope (empty: dropped) */
+#define RPC_W_HEARTBEAT    0x04    /* both ways */
+#define RPC_W_DISCONNECT   0x05    /* both ways */
+#define RPC_SERVICE_MAX    255     /* longest service name */
+#define RPC_REQUEST_ID_MAX 64      /* longest request id */
+#define RPC_TAG_MAX        32      /* longest broker tag a worker echoes */
+#define RPC_LIVENESS       3       /* heartbeats missed before a peer counts as dead */
+
+/*
+ * Return the hard cap set as ZMQ_MAXMSGSIZE on sockets that accept envelopes
+ * of up to frame_max bytes: a frame past it makes libzmq drop the connection,
+ * a frame between the two is read and answered TOO_LARGE.
+ */
+size_t rpc_frame_hard_max(size_t frame_max);
+
+/* Return env packed (caller frees with free()); *len_p receives the length. */
+uint8_t *rpc_envelope_pack(const Lz__Envelope *env, size_t *len_p);
+/* Return the envelope in data[0..len), or NULL when len > max or it does not
+ * parse.  Caller frees with rpc_envelope_free. */
+Lz__Envelope *rpc_envelope_unpack(const void *data, size_t len, size_t max);
+
+/* ---- client ---------------------------------------------------------- */
+
+typedef struct rpc_client_s rpc_client_t;
+
+/* Return a client connected (lazily) to the broker; caller destroys it. */
+rpc_client_t *rpc_client_new(const char *broker_endpoint);
+void rpc_client_destroy(rpc_client_t **self_p);
+/* Resend interval when no reply came (default 1000 ms). */
+void rpc_client_set_retry_ms(rpc_client_t *self, int retry_ms);
+
+/*
+ * Call service with req (method, request_id, caller and payload set by the
+ * caller; deadline_ms is set here to now + timeout_ms).  Returns the reply
+ * envelope (caller frees with rpc_envelope_free), or NULL when none came
+ * before the deadline.  A broker without a live worker for the service
+ * answers status UNAVAILABLE within the deadline.
+ */
+Lz__Envelope *rpc_client_call(rpc_client_t *self, const char *service, const Lz__Envelope *req,
+                              int timeout_ms);
+
+/* Convenience: pack msg as the payload of a new request and call. */
+Lz__Envelope *rpc_call_msg(rpc_client_t *self, const char *service, const char *method,
+                           const char *request_id, const Lz__Caller *caller,
+                           const ProtobufCMessage *msg, int timeout_ms);
+
+void rpc_envelope_free(Lz__Envelope **env_p);
+
+/* Unpack env's payload as a message of type desc; NULL when it does not parse.
+ * Caller frees with protobuf_c_message_free_unpacked(msg, NULL). */
+ProtobufCMessage *rpc_unpack(const Lz__Envelope *env, const ProtobufCMessageDescriptor *desc);
+
+/* ---- worker ---------------------------------------------------------- */
+
+/* What a method answers.  status starts as OK; the rpc_reply_* helpers set the rest. */
+typedef struct {
+    Lz__Status status;
+    char *reason;      /* owned, may be NULL */
+    char *field;       /* owned, may be NULL */
+    uint8_t *payload;  /* owned, may be NULL */
+    size_t payload_len;
+} rpc_reply_t;
+
+/* Success with msg packed as the payload (msg may be NULL for no payload). */
+void rpc_reply_ok(rpc_reply_t *rep, const ProtobufCMessage *msg);
+/* Success that created something (HTTP 201). */
+void rpc_reply_created(rpc_reply_t *rep, const ProtobufCMessage *msg);
+/* Failure: status, the field at fault (or NULL), and a lower-case reason. */
+void rpc_reply_error(rpc_reply_t *rep, Lz__Status status, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Failure with a message as payload (e.g. INVALID_ROWS with RowErrors). */
+void rpc_reply_error_msg(rpc_reply_t *rep, Lz__Status status, const char *reason,
+                         const ProtobufCMessage *msg);
+/* Release what a reply owns and reset it to OK. */
+void rpc_reply_clear(rpc_reply_t *rep);
+
+typedef void(rpc_handler_fn)(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep);
+/* n requests of one method; reps[i] answers reqs[i]. */
+typedef void(rpc_batch_fn)(void *ctx, size_t n, const Lz__Envelope *const *reqs,
+                           rpc_reply_t *reps);
+/* Called every interval; now is unix ms. */
+typedef void(rpc_timer_fn)(void *ctx, int64_t now_ms);
+
+typedef struct {
+    const char *method;  /* e.g. "intake.get_region" */
+    rpc_handler_fn *fn;  /* one at a time, or */
+    rpc_batch_fn *batch; /* many at once */
+} rpc_method_t;
+
+typedef struct rpc_worker_s rpc_worker_t;
+
+/*
+ * Return a worker for service with the given methods (the table must
+ * outlive the worker; "ping" is answered by the worker itself).  credit is
+ * how many requests the broker may hand it at once (1 for plain workers,
+ * the batch size for group-committing ones).
+ */
+rpc_worker_t *rpc_worker_new(const char *broker_endpoint, const char *service,
+                             const rpc_method_t *methods, size_t nmethods, void *ctx, int credit);
+void rpc_worker_destroy(rpc_worker_t **self_p);
+/* Gather batches of up to batch_max requests, waiting at most wait_ms for more. */
+void rpc_worker_set_batch(rpc_worker_t *self, int batch_max, int wait_ms);
+/* Heartbeat interval of the link to the broker (default 1000 ms); sent in
+ * READY, so the broker judges this worker by it.  Dead after RPC_LIVENESS. */
+void rpc_worker_set_heartbeat(rpc_worker_t *self, int interval_ms);
+/* Largest request envelope served (default RPC_FRAME_MAX_DEFAULT); bigger
+ * ones are answered TOO_LARGE unread. */
+void rpc_worker_set_frame_max(rpc_worker_t *self, size_t frame_max);
+/* Run fn every interval_ms from the loop (housekeeping: relays, sweeps). */
+void rpc_worker_set_timer(rpc_worker_t *self, int interval_ms, rpc_timer_fn *fn);
+/* Serve until SIGINT/SIGTERM (or rpc_worker_stop); 0 on a clean stop. */
+int rpc_worker_run(rpc_worker_t *self);
+void rpc_worker_stop(rpc_worker_t *self);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * intake_server.h - the intake service: registry, ledgers, visits.
+ *
+ * One intake_t per worker process: its database and Redis connections and
+ * the method table it serves through the broker.  Handlers live in one
+ * module per concern (intake_registry.c, ...); this file ties them to the
+ * worker loop and runs housekeeping (outbox relay, partitions) on a timer.
+ */
+#ifndef LZ_INTAKE_SERVER_H
+#define LZ_INTAKE_SERVER_H
+
+#include "cfg.h"
+#include "pg.h"
+#include "rds.h"
+#include "rpc.h"
+
+typedef struct {
+    pg_t *pg;
+    rds_t *rds;
+    int64_t next_partition_check_ms;
+    int relay_batch;
+} intake_t;
+
+/* The settings intake reads, common ones included. */
+extern const cfg_spec_t intake_spec[];
+extern const size_t intake_spec_count;
+
+/* Connect to PostgreSQL and Redis and serve until stopped; process exit code. */
+int intake_run(const cfg_t *cfg);
+
+/* Handlers (intake_registry.c). */
+void intake_get_region(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep);
+
+#endif
