@@ -1,11 +1,13 @@
 -- 0002_partitions.sql - monthly range partitions, created ahead.
 --
 -- Big, time-ordered tables are partitioned by month on a timestamptz column.
--- lz_ensure_partitions(table, months_ahead) creates the partitions from the
--- current month back one month to months_ahead months ahead (Asia/Shanghai
--- months); it is idempotent and called by migrations and by services'
--- housekeeping.  Partitions are named TABLE_pYYYYMM.
-CREATE OR REPLACE FUNCTION lz_ensure_partitions(parent regclass, months_ahead int DEFAULT 3)
+-- lz_ensure_partitions(table, months_ahead, months_back) creates the
+-- partitions from months_back months before the current month to
+-- months_ahead months after it (Asia/Shanghai months); it is idempotent and
+-- called by migrations, by services' housekeeping and by loaders of history.
+-- Partitions are named TABLE_pYYYYMM.
+CREATE OR REPLACE FUNCTION lz_ensure_partitions(parent regclass, months_ahead int DEFAULT 3,
+                                                months_back int DEFAULT 1)
 RETURNS int
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -17,7 +19,7 @@ DECLARE
     name text;
     made int := 0;
 BEGIN
-    FOR i IN -1..months_ahead LOOP
+    FOR i IN -months_back..months_ahead LOOP
         m := (base + make_interval(months => i))::date;
         name := format('%s_p%s', parent::text, to_char(m, 'YYYYMM'));
         IF to_regclass(name) IS NULL THEN
@@ -34,7 +36,8 @@ END
 $$;
 
 -- lz_ensure_partitions_all(): every partitioned table of the schema.
-CREATE OR REPLACE FUNCTION lz_ensure_partitions_all(months_ahead int DEFAULT 3)
+CREATE OR REPLACE FUNCTION lz_ensure_partitions_all(months_ahead int DEFAULT 3,
+                                                    months_back int DEFAULT 1)
 RETURNS int
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -46,7 +49,7 @@ DECLARE
 BEGIN
     FOR t IN SELECT c.oid::regclass FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid
              JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' LOOP
-        made := made + lz_ensure_partitions(t, months_ahead);
+        made := made + lz_ensure_partitions(t, months_ahead, months_back);
     END LOOP;
     RETURN made;
 END
