@@ -80,7 +80,8 @@ int buf_printf(buf_t *self, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    char probe[1];
+    int n = vsnprintf(probe, sizeof probe, fmt, ap);
     va_end(ap);
     if (n < 0 || s_reserve(self, (size_t)n) != 0)
         return -1;
