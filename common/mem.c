@@ -61,6 +61,8 @@ void *xmemdup(const void *p, size_t n)
 
 char *xvasprintf(const char *fmt, va_list ap)
 {
+    if (!fmt)
+        abort(); /* a programmer error; also tells the compiler fmt is set */
     va_list ap2;
     va_copy(ap2, ap);
     char probe[1];
