@@ -16,7 +16,7 @@ BUILD_ID := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 OPT      ?= -O2 -g
 SAN      ?=
 CFLAGS   += -std=c11 -Wall -Wextra -Werror $(OPT) $(SAN) -D_GNU_SOURCE -DLZ_BUILD='"$(BUILD_ID)"' \
-            -Icommon -I$(B)/proto -MMD -MP
+            -Icommon -Iservices -I$(B)/proto -MMD -MP
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LDLIBS   += $(PKG_LIBS) -lm -lpthread
@@ -61,12 +61,14 @@ $(LIB): $(COMMON_OBJ) $(PB_OBJ)
 # one binary per service folder: every .c in it
 .SECONDARY:
 .SECONDEXPANSION:
-$(B)/bin/lz-%: $$(patsubst %.c,$(B)/%.o,$$(wildcard services/$$*/*.c)) $(LIB)
+$(B)/bin/lz-%: $$(addprefix $(B)/,$$(subst .c,.o,$$(wildcard services/$$*/*.c))) $(LIB)
 	@mkdir -p $(B)/bin
 	@echo '  LD      $@'
 	$(Q)$(CC) $(SAN) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)
 
-$(CLI_BIN): $(patsubst %.c,$(B)/%.o,$(wildcard cli/*.c)) $(LIB)
+# the CLI loads data through intake's own modules (seed, cache rebuild): it links them
+INTAKE_MODULE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %/main.c,$(wildcard services/intake/*.c)))
+$(CLI_BIN): $(patsubst %.c,$(B)/%.o,$(wildcard cli/*.c)) $(INTAKE_MODULE_OBJ) $(LIB)
 	@mkdir -p $(B)/bin
 	@echo '  LD      $@'
 	$(Q)$(CC) $(SAN) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)

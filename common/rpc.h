@@ -12,7 +12,10 @@
  * within the retry interval it resends the same envelope (same request id)
  * over a fresh socket, until the deadline.  A reply to an earlier attempt
  * or another request is dropped, so each call returns at most one reply.
- * A rpc_client_t belongs to one thread.
+ * A rpc_client_t belongs to one thread; threads with their own clients
+ * share the process's one ZeroMQ context (CZMQ's zsys, whose handler turns
+ * SIGINT/SIGTERM into zsys_interrupted: a call in progress then returns
+ * NULL and a worker loop returns 0).
  *
  * Worker: a table of methods, each a function that reads the request and
  * fills a reply.  Methods that gain from group commit give a batch function
@@ -66,7 +69,7 @@ typedef struct rpc_client_s rpc_client_t;
 /* Return a client connected (lazily) to the broker; caller destroys it. */
 rpc_client_t *rpc_client_new(const char *broker_endpoint);
 void rpc_client_destroy(rpc_client_t **self_p);
-/* Resend interval when no reply came (default 1000 ms). */
+/* Resend interval when no reply came (default 1000 ms; 0 or less: never resend). */
 void rpc_client_set_retry_ms(rpc_client_t *self, int retry_ms);
 
 /*
@@ -74,7 +77,8 @@ void rpc_client_set_retry_ms(rpc_client_t *self, int retry_ms);
  * caller; deadline_ms is set here to now + timeout_ms).  Returns the reply
  * envelope (caller frees with rpc_envelope_free), or NULL when none came
  * before the deadline.  A broker without a live worker for the service
- * answers status UNAVAILABLE within the deadline.
+ * answers status UNAVAILABLE within the deadline.  A NULL or empty
+ * request_id is replaced by a random one (24 hex digits).
  */
 Lz__Envelope *rpc_client_call(rpc_client_t *self, const char *service, const Lz__Envelope *req,
                               int timeout_ms);
@@ -95,9 +99,9 @@ ProtobufCMessage *rpc_unpack(const Lz__Envelope *env, const ProtobufCMessageDesc
 /* What a method answers.  status starts as OK; the rpc_reply_* helpers set the rest. */
 typedef struct {
     Lz__Status status;
-    char *reason;      /* owned, may be NULL */
-    char *field;       /* owned, may be NULL */
-    uint8_t *payload;  /* owned, may be NULL */
+    char *reason;     /* owned, may be NULL */
+    char *field;      /* owned, may be NULL */
+    uint8_t *payload; /* owned, may be NULL */
     size_t payload_len;
 } rpc_reply_t;
 
@@ -116,8 +120,7 @@ void rpc_reply_clear(rpc_reply_t *rep);
 
 typedef void(rpc_handler_fn)(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep);
 /* n requests of one method; reps[i] answers reqs[i]. */
-typedef void(rpc_batch_fn)(void *ctx, size_t n, const Lz__Envelope *const *reqs,
-                           rpc_reply_t *reps);
+typedef void(rpc_batch_fn)(void *ctx, size_t n, const Lz__Envelope *const *reqs, rpc_reply_t *reps);
 /* Called every interval; now is unix ms. */
 typedef void(rpc_timer_fn)(void *ctx, int64_t now_ms);
 
@@ -138,7 +141,8 @@ typedef struct rpc_worker_s rpc_worker_t;
 rpc_worker_t *rpc_worker_new(const char *broker_endpoint, const char *service,
                              const rpc_method_t *methods, size_t nmethods, void *ctx, int credit);
 void rpc_worker_destroy(rpc_worker_t **self_p);
-/* Gather batches of up to batch_max requests, waiting at most wait_ms for more. */
+/* Gather batches of up to batch_max requests, waiting at most wait_ms for more
+ * (default: batch_max = credit, wait 0 = what arrived together). */
 void rpc_worker_set_batch(rpc_worker_t *self, int batch_max, int wait_ms);
 /* Heartbeat interval of the link to the broker (default 1000 ms); sent in
  * READY, so the broker judges this worker by it.  Dead after RPC_LIVENESS. */
@@ -150,6 +154,7 @@ void rpc_worker_set_frame_max(rpc_worker_t *self, size_t frame_max);
 void rpc_worker_set_timer(rpc_worker_t *self, int interval_ms, rpc_timer_fn *fn);
 /* Serve until SIGINT/SIGTERM (or rpc_worker_stop); 0 on a clean stop. */
 int rpc_worker_run(rpc_worker_t *self);
+/* Make rpc_worker_run return; from a handler or another thread (seen within 250 ms). */
 void rpc_worker_stop(rpc_worker_t *self);
 
 #endif

@@ -50,7 +50,8 @@ cfiles=()
 for f in "${files[@]}"; do case "$f" in *.c) cfiles+=("$f") ;; esac; done
 if [ ${#cfiles[@]} -gt 0 ]; then
     out=$(cppcheck -q --enable=warning,performance,portability --error-exitcode=1 --inline-suppr \
-        --std=c11 -D_GNU_SOURCE -Icommon -Ibuild/proto --suppress=missingIncludeSystem \
+        --std=c11 -D_GNU_SOURCE -DPROTOBUF_C_VERSION_NUMBER=1004001 \
+        -DPROTOBUF_C_MIN_COMPILER_VERSION=1000000 -Icommon -Ibuild/proto --suppress=missingIncludeSystem \
         --suppress=missingInclude "${cfiles[@]}" 2>&1)
     rc=$?
 else

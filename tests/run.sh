@@ -7,10 +7,11 @@
 #
 # Every test program prints TAP ("ok N - ..." / "not ok N - ..."); each line
 # is one test.  A program that dies without reporting counts as one failure.
-# The test stack (.run/test) is wiped, started, migrated and stopped again.
+# The test stack (.run/test; LZ_TEST_STACK with LZ_*_PORT picks another) is
+# wiped, started, migrated and stopped again.
 set -u
 cd "$(dirname "$0")/.."
-. deploy/local/env.sh test
+. deploy/local/env.sh "${LZ_TEST_STACK:-test}"
 mode=${1:-all}
 shift || true
 
@@ -58,8 +59,8 @@ unit() {
 stack_up() {
     echo "test stack (.run/test)"
     tests/integration/cleanup.sh >/dev/null 2>&1 || true
-    deploy/local/stack.sh wipe test >/dev/null 2>&1 || true
-    run_tap stack-start bash -c 'deploy/local/stack.sh start test && echo "ok 1 - test stack starts"'
+    deploy/local/stack.sh wipe "$LZ_STACK" >/dev/null 2>&1 || true
+    run_tap stack-start bash -c 'deploy/local/stack.sh start "$LZ_STACK" && echo "ok 1 - test stack starts"'
     run_tap migrate bash -c 'liangze migrate >/dev/null && echo "ok 1 - migrations apply" &&
         out=$(liangze migrate) && [ "$out" = "database is up to date" ] &&
         echo "ok 2 - a second migrate does nothing"'
@@ -78,7 +79,7 @@ integration() {
     done
 }
 
-trap 'tests/integration/cleanup.sh >/dev/null 2>&1; deploy/local/stack.sh stop test >/dev/null 2>&1' EXIT
+trap 'tests/integration/cleanup.sh >/dev/null 2>&1; deploy/local/stack.sh stop "$LZ_STACK" >/dev/null 2>&1' EXIT
 
 case "$mode" in
 unit)

@@ -3,7 +3,7 @@
 #
 # lz_start records each process under .run/test/pids; this stops those that
 # still run and are still liangze binaries, then forgets them.
-. "$(dirname "$0")/../../deploy/local/env.sh" test
+. "$(dirname "$0")/../../deploy/local/env.sh" "${LZ_TEST_STACK:-test}"
 for f in "$LZ_RUN_DIR"/pids/*.pid; do
     [ -e "$f" ] || continue
     pid=$(basename "$f" .pid)

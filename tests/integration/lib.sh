@@ -4,7 +4,7 @@
 # started with lz_start are recorded by PID under $LZ_RUN_DIR/pids and
 # stopped by lz_stop_all (which each test calls on exit) or, as a last
 # resort, by tests/integration/cleanup.sh from the runner.
-. "$(dirname "${BASH_SOURCE[0]}")/../../deploy/local/env.sh" test
+. "$(dirname "${BASH_SOURCE[0]}")/../../deploy/local/env.sh" "${LZ_TEST_STACK:-test}"
 LZ_API="http://127.0.0.1:$LZ_HTTP_PORT"
 LZ_PIDDIR="$LZ_RUN_DIR/pids"
 LZ_LOGDIR="$LZ_RUN_DIR/logs"
