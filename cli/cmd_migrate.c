@@ -46,8 +46,8 @@ static migration_t *s_list(const char *dir, size_t *n)
                 strerror(errno));
         return NULL;
     }
-    migration_t *list = NULL;
-    size_t count = 0, cap = 0;
+    size_t count = 0, cap = 16;
+    migration_t *list = xcalloc(cap, sizeof *list);
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         const char *nm = e->d_name;
@@ -59,7 +59,7 @@ static migration_t *s_list(const char *dir, size_t *n)
         if (end != nm + 4 || v <= 0)
             continue;
         if (count == cap) {
-            cap = cap ? cap * 2 : 16;
+            cap *= 2;
             list = xrealloc(list, cap * sizeof *list);
         }
         list[count].version = v;
@@ -81,7 +81,7 @@ static migration_t *s_list(const char *dir, size_t *n)
             return NULL;
         }
     *n = count;
-    return list ? list : xcalloc(1, sizeof *list);
+    return list;
 }
 
 static void s_free(migration_t *list, size_t n)
@@ -142,13 +142,12 @@ static int s_apply(pg_t *pg, const migration_t *m)
     const char *params[] = {v, m->name};
     int rc = -1;
     if (pg_begin(pg) == 0 && pg_exec_script(pg, sql) == 0 &&
-        pg_exec(pg, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2,
-                params) == 0 &&
+        pg_exec(pg, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2, params) ==
+            0 &&
         pg_commit(pg) == 0)
         rc = 0;
     if (rc != 0) {
-        fprintf(stderr, "liangze: migration %s failed, rolled back: %s\n", m->name,
-                pg_errmsg(pg));
+        fprintf(stderr, "liangze: migration %s failed, rolled back: %s\n", m->name, pg_errmsg(pg));
         pg_rollback(pg);
     }
     free(sql);
@@ -161,8 +160,8 @@ static int s_set_app_password(pg_t *pg, const char *password)
     if (!strcmp(password, "-"))
         return 0;
     const char *params[] = {password};
-    PGresult *res = pg_query(pg, "SELECT format('ALTER ROLE lz_app PASSWORD %L', $1::text)", 1,
-                             params);
+    PGresult *res =
+        pg_query(pg, "SELECT format('ALTER ROLE lz_app PASSWORD %L', $1::text)", 1, params);
     if (!res)
         return -1;
     int rc = pg_exec(pg, pg_str(res, 0, 0), 0, NULL);

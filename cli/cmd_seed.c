@@ -51,8 +51,8 @@ static void s_rows(buf_t *b)
 {
     size_t n = sizeof s_regions / sizeof s_regions[0];
     for (size_t i = 0; i < n; i++)
-        buf_printf(b, "%s\t%s\t%s\t%s\n", s_regions[i].code, s_regions[i].name,
-                   s_regions[i].level, s_regions[i].parent ? s_regions[i].parent : "\\N");
+        buf_printf(b, "%s\t%s\t%s\t%s\n", s_regions[i].code, s_regions[i].name, s_regions[i].level,
+                   s_regions[i].parent ? s_regions[i].parent : "\\N");
     for (size_t i = 0; i < n; i++) {
         if (strcmp(s_regions[i].level, "township") != 0)
             continue;

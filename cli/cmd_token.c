@@ -86,8 +86,8 @@ static int s_create(int argc, char **argv, pg_t *pg)
         return 1;
     }
     printf("%s\n", token);
-    fprintf(stderr, "token %lld (%s, %s) created; it is shown only this once\n",
-            (long long)id.id, id.role, id.name);
+    fprintf(stderr, "token %lld (%s, %s) created; it is shown only this once\n", (long long)id.id,
+            id.role, id.name);
     sodium_memzero(token, sizeof token);
     return 0;
 }

@@ -35,8 +35,9 @@ static const struct {
     const char *help;
 } s_commands[] = {
     {"migrate", cmd_migrate, "apply pending database migrations"},
-    {"token", cmd_token, "create --role ROLE --name TEXT [--region CODE] [--business ID] "
-                         "[--cadre ID] [--inspector ID] | revoke ID"},
+    {"token", cmd_token,
+     "create --role ROLE --name TEXT [--region CODE] [--business ID] "
+     "[--cadre ID] [--inspector ID] | revoke ID"},
     {"outbox", cmd_outbox, "relay [--once] [--batch N] [--interval-ms N] | stats"},
     {"seed", cmd_seed, "demo [--businesses N]: load the demo city"},
 };
@@ -59,8 +60,8 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     char err[256];
-    cfg_t *cfg = cfg_load(s_cli_spec, sizeof s_cli_spec / sizeof s_cli_spec[0], NULL, err,
-                          sizeof err);
+    cfg_t *cfg =
+        cfg_load(s_cli_spec, sizeof s_cli_spec / sizeof s_cli_spec[0], NULL, err, sizeof err);
     if (!cfg) {
         fprintf(stderr, "liangze: %s\n", err);
         return 2;

@@ -17,8 +17,7 @@ int audit_write(pg_t *pg, const Lz__Caller *caller, const char *action, const ch
         if (caller->has_token_id)
             snprintf(id, sizeof id, "%lld", (long long)caller->token_id);
     }
-    const char *params[] = {role, id[0] ? id : NULL, name, action, object, request_id,
-                            detail_json};
+    const char *params[] = {role, id[0] ? id : NULL, name, action, object, request_id, detail_json};
     PGresult *res = pg_query_prepared(pg, "audit_write",
                                       "INSERT INTO audit_log (actor_role, actor_id, actor_name, "
                                       "action, object, request_id, detail) "

@@ -17,9 +17,9 @@ typedef enum { CFG_STR, CFG_INT, CFG_BOOL } cfg_type_t;
 typedef struct {
     const char *name; /* environment variable, e.g. "LZ_HTTP_PORT" */
     cfg_type_t type;
-    const char *def;  /* default as text; NULL means the setting is required */
-    long min, max;    /* range for CFG_INT; for CFG_STR the length range (max 0: 4096) */
-    bool secret;      /* masked when logged */
+    const char *def; /* default as text; NULL means the setting is required */
+    long min, max;   /* range for CFG_INT; for CFG_STR the length range (max 0: 4096) */
+    bool secret;     /* masked when logged */
     const char *help;
 } cfg_spec_t;
 

@@ -68,8 +68,7 @@ void log_write(log_level_t level, const char *fmt, ...)
     int n;
     if (s_rid[0])
         n = snprintf(line, sizeof line, "%s.%03ld+08:00 %s %s[%d] rid=%s: %s\n", stamp,
-                     ts.tv_nsec / 1000000, s_names[level], s_service, (int)getpid(), s_rid,
-                     masked);
+                     ts.tv_nsec / 1000000, s_names[level], s_service, (int)getpid(), s_rid, masked);
     else
         n = snprintf(line, sizeof line, "%s.%03ld+08:00 %s %s[%d]: %s\n", stamp,
                      ts.tv_nsec / 1000000, s_names[level], s_service, (int)getpid(), masked);

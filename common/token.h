@@ -19,7 +19,7 @@
 /* Who a token speaks for. */
 typedef struct {
     int64_t id;
-    char role[16];       /* admin, regulator, cadre, inspector, business */
+    char role[16]; /* admin, regulator, cadre, inspector, business */
     char name[201];
     char region[13];     /* "" when none */
     int64_t business_id; /* 0 when none */

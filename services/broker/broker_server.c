@@ -259,8 +259,8 @@ static void s_answer(broker_t *self, const uint8_t *client, size_t client_len, c
 
 /* The broker answers service "broker" itself, whatever the method: a
  * lz.PingReply, so health checks see the broker, not a worker. */
-static void s_answer_ping(broker_t *self, const uint8_t *client, size_t client_len,
-                          const char *rid, int64_t now_mono)
+static void s_answer_ping(broker_t *self, const uint8_t *client, size_t client_len, const char *rid,
+                          int64_t now_mono)
 {
     Lz__PingReply ping = LZ__PING_REPLY__INIT;
     ping.service = "broker";

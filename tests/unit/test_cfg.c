@@ -53,9 +53,9 @@ static void test_rejects(void **state)
         const char *var;
         const char *needle;
     } cases[] = {
-        {"T_PORT=0", "between 1 and 65535"},     {"T_PORT=70000", "between 1 and 65535"},
-        {"T_PORT=80x", "not an integer"},        {"T_PORT= 80", "not an integer"},
-        {"T_NAME=elevenchars", "1 to 10"},       {"T_ON=maybe", "true or false"},
+        {"T_PORT=0", "between 1 and 65535"},        {"T_PORT=70000", "between 1 and 65535"},
+        {"T_PORT=80x", "not an integer"},           {"T_PORT= 80", "not an integer"},
+        {"T_NAME=elevenchars", "1 to 10"},          {"T_ON=maybe", "true or false"},
         {"T_PORT=99999999999999999999", "integer"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
