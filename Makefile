@@ -101,6 +101,7 @@ stop:
 	@deploy/local/run.sh dev stop
 
 test: deps all
+	@$(MAKE) --no-print-directory asan
 	@tests/run.sh
 
 unit: all
@@ -113,7 +114,8 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 asan:
-	$(MAKE) B=build-asan OPT="-O1 -g" SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" all
+	@$(MAKE) --no-print-directory B=build-asan OPT="-O1 -g" \
+		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
 
 compose-check:
 	docker-compose -f docker-compose.yml config -q

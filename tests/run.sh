@@ -54,6 +54,12 @@ unit() {
         [ -x "$b" ] || continue
         CMOCKA_MESSAGE_OUTPUT=TAP run_tap "$(basename "$b")" "$b"
     done
+    # the same tests built with AddressSanitizer and UBSan (make asan), when built
+    for b in build-asan/tests/test_*; do
+        [ -x "$b" ] || continue
+        ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 CMOCKA_MESSAGE_OUTPUT=TAP \
+            run_tap "asan:$(basename "$b")" "$b"
+    done
 }
 
 stack_up() {
