@@ -172,8 +172,6 @@ json_t *pbjson_from_message(const ProtobufCMessage *m)
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
             size_t n = *(const size_t *)s_quantifier(m, f);
-            if (n == 0)
-                continue;
             const char *arr = *(const char *const *)s_member(m, f);
             size_t sz = s_type_size(f->type);
             json_t *ja = json_array();
@@ -182,6 +180,9 @@ json_t *pbjson_from_message(const ProtobufCMessage *m)
             json_object_set_new(obj, f->name, ja);
         } else if (s_present(m, f)) {
             json_object_set_new(obj, f->name, s_value_to_json(f, s_member(m, f)));
+        } else if (strcmp(f->name, "next_cursor") == 0) {
+            /* API.md: a list's cursor is null on its last page */
+            json_object_set_new(obj, f->name, json_null());
         }
     }
     return obj;

@@ -162,6 +162,19 @@ static ProtobufCMessage *s_to(const ProtobufCMessageDescriptor *d, const char *t
     return m;
 }
 
+/* Empty repeated fields always come out as []; drop those the expectation leaves out. */
+static void s_prune(json_t *got, const json_t *expect)
+{
+    const char *key;
+    json_t *val;
+    void *tmp;
+    json_object_foreach_safe(got, tmp, key, val)
+    {
+        if (json_is_array(val) && json_array_size(val) == 0 && !json_object_get(expect, key))
+            json_object_del(got, key);
+    }
+}
+
 /* Assert text converts and converts back to want (text itself when want is NULL). */
 static void s_round_trip(const char *text, const char *want)
 {
@@ -171,6 +184,7 @@ static void s_round_trip(const char *text, const char *want)
         fail_msg("%s: refused at \"%s\": %s", text, field, msg);
     json_t *back = pbjson_from_message(m);
     json_t *expect = s_json(want ? want : text);
+    s_prune(back, expect);
     if (!json_equal(back, expect)) {
         char *got = json_dumps(back, JSON_SORT_KEYS);
         fail_msg("%s: came back as %s", text, got);
@@ -182,6 +196,7 @@ static void s_round_trip(const char *text, const char *want)
     ProtobufCMessage *u = protobuf_c_message_unpack(&pbt__sample__descriptor, NULL, len, buf);
     assert_non_null(u);
     json_t *again = pbjson_from_message(u);
+    s_prune(again, expect);
     assert_true(json_equal(again, expect));
     json_decref(again);
     protobuf_c_message_free_unpacked(u, NULL);
@@ -310,7 +325,10 @@ static void test_output_edges(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "u64")), "18446744073709551615");
     assert_true(json_is_null(json_object_get(j, "d")));
     assert_int_equal(json_integer_value(json_object_get(j, "color")), 42);
-    assert_int_equal(json_object_size(j), 3);
+    /* the three set fields, and every repeated field as an empty array */
+    assert_true(json_is_array(json_object_get(j, "nums")));
+    assert_int_equal(json_array_size(json_object_get(j, "nums")), 0);
+    assert_int_equal(json_object_size(j), 7);
     json_decref(j);
 }
 
