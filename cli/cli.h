@@ -16,5 +16,6 @@ int cmd_migrate(int argc, char **argv, const cfg_t *cfg);
 int cmd_token(int argc, char **argv, const cfg_t *cfg);
 int cmd_outbox(int argc, char **argv, const cfg_t *cfg);
 int cmd_seed(int argc, char **argv, const cfg_t *cfg);
+int cmd_cache(int argc, char **argv, const cfg_t *cfg);
 
 #endif

@@ -40,6 +40,7 @@ static const struct {
      "[--cadre ID] [--inspector ID] | revoke ID"},
     {"outbox", cmd_outbox, "relay [--once] [--batch N] [--interval-ms N] | stats"},
     {"seed", cmd_seed, "demo [--businesses N]: load the demo city"},
+    {"cache", cmd_cache, "rebuild --kind K --period P | --all-recent: Redis ledger keys"},
 };
 
 static void s_usage(FILE *out)

@@ -3,6 +3,8 @@
  */
 #include "intake_server.h"
 #include "clock.h"
+#include "intake_business.h"
+#include "intake_visit.h"
 #include "log.h"
 #include "outbox.h"
 
@@ -17,11 +19,40 @@ const cfg_spec_t intake_spec[] = {
     {"LZ_LOG_LEVEL", CFG_STR, "info", 1, 8, false, "debug, info, warn, error or off"},
     {"LZ_INTAKE_CREDIT", CFG_INT, "64", 1, 4096, false, "requests a worker takes at once"},
     {"LZ_RELAY_BATCH", CFG_INT, "500", 1, 100000, false, "outbox events relayed per round"},
+    {"LZ_INTAKE_BATCH", CFG_INT, "64", 1, 4096, false, "records written in one group commit"},
+    {"LZ_INTAKE_BATCH_WAIT_MS", CFG_INT, "2", 0, 1000, false,
+     "longest wait for more records to join a group"},
+    {"LZ_LEDGER_GRACE_S", CFG_INT, "0", 0, 604800, false, "grace after a period's end, seconds"},
+    {"LZ_LEDGER_LATE_DAYS_DAILY", CFG_INT, "3", 0, 366, false,
+     "days after the deadline a daily record is still accepted (late)"},
+    {"LZ_LEDGER_LATE_DAYS_WEEKLY", CFG_INT, "7", 0, 366, false,
+     "days after the deadline a weekly record is still accepted (late)"},
+    {"LZ_LEDGER_LATE_DAYS_MONTHLY", CFG_INT, "10", 0, 366, false,
+     "days after the deadline a monthly record is still accepted (late)"},
+    {"LZ_CLOCK_OFFSET_S", CFG_INT, "0", -315360000, 315360000, false,
+     "test/demo only: seconds added to the clock the ledger rules see"},
+    {"LZ_VISIT_MAX_AGE_DAYS", CFG_INT, "30", 1, 366, false,
+     "oldest visit a cadre may still record, days"},
 };
 const size_t intake_spec_count = sizeof intake_spec / sizeof intake_spec[0];
 
 static const rpc_method_t s_methods[] = {
     {"intake.get_region", intake_get_region, NULL},
+    {"intake.submit_record", NULL, intake_submit_records},
+    {"intake.fix_problem", intake_fix_problem, NULL},
+    {"intake.list_problems", intake_list_problems, NULL},
+    {"intake.list_records", intake_list_records, NULL},
+    {"intake.get_checklist", intake_get_checklist, NULL},
+    {"intake.import_regions", intake_import_regions, NULL},
+    {"intake.import_businesses", intake_import_businesses, NULL},
+    {"intake.import_cadres", intake_import_cadres, NULL},
+    {"intake.import_assignments", intake_import_assignments, NULL},
+    {"intake.import_inspectors", intake_import_inspectors, NULL},
+    {"intake.get_business", intake_get_business, NULL},
+    {"intake.list_businesses", intake_list_businesses, NULL},
+    {"intake.coverage", intake_coverage, NULL},
+    {"intake.record_visit", intake_record_visit, NULL},
+    {"intake.list_cadre_visits", intake_list_cadre_visits, NULL},
 };
 
 /* Housekeeping every 200 ms: relay committed events; hourly, make partitions ahead. */
@@ -41,6 +72,12 @@ int intake_run(const cfg_t *cfg)
     intake_t self;
     memset(&self, 0, sizeof self);
     self.relay_batch = (int)cfg_int(cfg, "LZ_RELAY_BATCH");
+    self.rules.grace_s = cfg_int(cfg, "LZ_LEDGER_GRACE_S");
+    self.rules.late_days[0] = (int)cfg_int(cfg, "LZ_LEDGER_LATE_DAYS_DAILY");
+    self.rules.late_days[1] = (int)cfg_int(cfg, "LZ_LEDGER_LATE_DAYS_WEEKLY");
+    self.rules.late_days[2] = (int)cfg_int(cfg, "LZ_LEDGER_LATE_DAYS_MONTHLY");
+    self.clock_offset_s = cfg_int(cfg, "LZ_CLOCK_OFFSET_S");
+    self.visit_max_age_days = (int)cfg_int(cfg, "LZ_VISIT_MAX_AGE_DAYS");
     self.pg = pg_connect(cfg_str(cfg, "LZ_PG_URL"), 60, 500);
     if (!self.pg)
         return 1;
@@ -49,11 +86,12 @@ int intake_run(const cfg_t *cfg)
         pg_destroy(&self.pg);
         return 1;
     }
-    rpc_worker_t *worker =
-        rpc_worker_new(cfg_str(cfg, "LZ_BROKER"), "intake", s_methods,
-                       sizeof s_methods / sizeof s_methods[0], &self,
-                       (int)cfg_int(cfg, "LZ_INTAKE_CREDIT"));
+    rpc_worker_t *worker = rpc_worker_new(cfg_str(cfg, "LZ_BROKER"), "intake", s_methods,
+                                          sizeof s_methods / sizeof s_methods[0], &self,
+                                          (int)cfg_int(cfg, "LZ_INTAKE_CREDIT"));
     rpc_worker_set_timer(worker, 200, s_housekeeping);
+    rpc_worker_set_batch(worker, (int)cfg_int(cfg, "LZ_INTAKE_BATCH"),
+                         (int)cfg_int(cfg, "LZ_INTAKE_BATCH_WAIT_MS"));
     log_info("intake serving %zu methods", sizeof s_methods / sizeof s_methods[0]);
     int rc = rpc_worker_run(worker);
     rpc_worker_destroy(&worker);

@@ -10,6 +10,7 @@
 #define LZ_INTAKE_SERVER_H
 
 #include "cfg.h"
+#include "intake_ledger.h"
 #include "pg.h"
 #include "rds.h"
 #include "rpc.h"
@@ -19,6 +20,9 @@ typedef struct {
     rds_t *rds;
     int64_t next_partition_check_ms;
     int relay_batch;
+    int visit_max_age_days; /* LZ_VISIT_MAX_AGE_DAYS (intake_visit.c) */
+    ledger_rules_t rules;   /* LZ_LEDGER_* settings (intake_ledger.h) */
+    int64_t clock_offset_s; /* LZ_CLOCK_OFFSET_S: test/demo only, added to the clock */
 } intake_t;
 
 /* The settings intake reads, common ones included. */
@@ -30,5 +34,12 @@ int intake_run(const cfg_t *cfg);
 
 /* Handlers (intake_registry.c). */
 void intake_get_region(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep);
+
+/* Bulk CSV imports (intake_import.c). */
+void intake_import_regions(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep);
+void intake_import_businesses(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep);
+void intake_import_cadres(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep);
+void intake_import_assignments(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep);
+void intake_import_inspectors(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep);
 
 #endif
