@@ -104,6 +104,8 @@ static bool s_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor 
 
 /* ---- message -> JSON ---------------------------------------------------- */
 
+static json_t *s_object(const ProtobufCMessage *m, bool top);
+
 static json_t *s_value_to_json(const ProtobufCFieldDescriptor *f, const void *v)
 {
     switch (f->type) {
@@ -158,13 +160,13 @@ static json_t *s_value_to_json(const ProtobufCFieldDescriptor *f, const void *v)
     }
     case PROTOBUF_C_TYPE_MESSAGE: {
         const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)v;
-        return sub ? pbjson_from_message(sub) : json_object();
+        return sub ? s_object(sub, false) : json_object();
     }
     }
     return json_null();
 }
 
-json_t *pbjson_from_message(const ProtobufCMessage *m)
+static json_t *s_object(const ProtobufCMessage *m, bool top)
 {
     const ProtobufCMessageDescriptor *d = m->descriptor;
     json_t *obj = json_object();
@@ -172,6 +174,8 @@ json_t *pbjson_from_message(const ProtobufCMessage *m)
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
             size_t n = *(const size_t *)s_quantifier(m, f);
+            if (n == 0 && !top)
+                continue;
             const char *arr = *(const char *const *)s_member(m, f);
             size_t sz = s_type_size(f->type);
             json_t *ja = json_array();
@@ -186,6 +190,11 @@ json_t *pbjson_from_message(const ProtobufCMessage *m)
         }
     }
     return obj;
+}
+
+json_t *pbjson_from_message(const ProtobufCMessage *m)
+{
+    return s_object(m, true);
 }
 
 /* ---- JSON -> message ---------------------------------------------------- */

@@ -47,7 +47,8 @@
  * Return the JSON object for m (a new reference: the caller json_decref()s
  * it).  Never NULL for a valid message.
  */
-/* Repeated fields are always present (an empty one as []); absent optional
+/* The message's own repeated fields are always present (an empty one as []:
+ * a reply's lists); nested messages leave empty ones out.  Absent optional
  * fields are left out, except a field named next_cursor, which is null. */
 json_t *pbjson_from_message(const ProtobufCMessage *m);
 
