@@ -1,7 +1,8 @@
 /*
  * gateway_routes.c - the gateway's route table, its handlers, and the JSON they answer.
  *
- * To add a route: add a row to s_routes at the bottom.  An RPC route needs
+ * To add a route: add a row to s_routes at the bottom (gateway and intake
+ * routes), or to the service's own table in gateway_routes_<service>.c.  An RPC route needs
  * only the row (the service method, its request and reply messages); a local
  * route also needs a handler here.  services/gateway/README.md has the
  * details and the table as it stands.
@@ -27,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1083,8 +1085,37 @@ static const gw_route_t s_routes[] = {
      .reply = &lz__ping_reply__descriptor},
 };
 
+/* The whole table: s_routes, then each service's own rows (gateway_routes_*.c). */
+static gw_route_t *s_all;
+static size_t s_nall;
+static pthread_once_t s_all_once = PTHREAD_ONCE_INIT;
+
+static void s_join_tables(void)
+{
+    const struct {
+        const gw_route_t *rows;
+        size_t n;
+    } parts[] = {
+        {s_routes, sizeof s_routes / sizeof s_routes[0]},
+        {gw_routes_scheduler, gw_routes_scheduler_n},
+        {gw_routes_notifier, gw_routes_notifier_n},
+        {gw_routes_sampler, gw_routes_sampler_n},
+        {gw_routes_scorer, gw_routes_scorer_n},
+    };
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        total += parts[i].n;
+    s_all = xcalloc(total, sizeof *s_all);
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        if (parts[i].n)
+            memcpy(s_all + s_nall, parts[i].rows, parts[i].n * sizeof *s_all);
+        s_nall += parts[i].n;
+    }
+}
+
 const gw_route_t *gw_routes(size_t *n)
 {
-    *n = sizeof s_routes / sizeof s_routes[0];
-    return s_routes;
+    pthread_once(&s_all_once, s_join_tables);
+    *n = s_nall;
+    return s_all;
 }

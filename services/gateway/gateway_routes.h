@@ -52,8 +52,20 @@ typedef struct {
     bool csv; /* the body is text/csv up to LZ_IMPORT_MAX, given raw in request field "csv" */
 } gw_route_t;
 
-/* Returns the route table and its length in *n; static, never freed. */
+/* Returns the route table and its length in *n; static, never freed.  It is
+ * the gateway's and intake's rows followed by each service's own table. */
 const gw_route_t *gw_routes(size_t *n);
+
+/* Each service's rows, one file each (gateway_routes_<service>.c), so that
+ * services grow their routes without touching each other's. */
+extern const gw_route_t gw_routes_scheduler[];
+extern const size_t gw_routes_scheduler_n;
+extern const gw_route_t gw_routes_notifier[];
+extern const size_t gw_routes_notifier_n;
+extern const gw_route_t gw_routes_sampler[];
+extern const size_t gw_routes_sampler_n;
+extern const gw_route_t gw_routes_scorer[];
+extern const size_t gw_routes_scorer_n;
 
 /* ---- matching ----------------------------------------------------------- */
 
