@@ -85,10 +85,11 @@ $(B)/tests/%: tests/integration/%.c $(LIB)
 	@echo '  LD      $@'
 	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-$(B)/bench/%: bench/%.c $(LIB)
+# a benchmark bench/NAME[_more].c links services/NAME/'s modules, like unit tests
+$(B)/bench/%: bench/%.c $(LIB) $$(call svc_objs,$$*)
 	@mkdir -p $(B)/bench
 	@echo '  LD      $@'
-	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(call svc_objs,$*) $(LIB) $(LDLIBS)
 
 # --- set-up, running and testing ---
 deps:
