@@ -66,9 +66,11 @@ $(B)/bin/lz-%: $$(addprefix $(B)/,$$(subst .c,.o,$$(wildcard services/$$*/*.c)))
 	@echo '  LD      $@'
 	$(Q)$(CC) $(SAN) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)
 
-# the CLI loads data through intake's own modules (seed, cache rebuild): it links them
-INTAKE_MODULE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %/main.c,$(wildcard services/intake/*.c)))
-$(CLI_BIN): $(patsubst %.c,$(B)/%.o,$(wildcard cli/*.c)) $(INTAKE_MODULE_OBJ) $(LIB)
+# the CLI works through the services' own modules (seed, cache rebuild, sample verify, ...):
+# it links every service's modules but the broker's and the gateway's
+CLI_MODULE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %/main.c services/broker/% services/gateway/%,\
+                   $(wildcard services/*/*.c)))
+$(CLI_BIN): $(patsubst %.c,$(B)/%.o,$(wildcard cli/*.c)) $(CLI_MODULE_OBJ) $(LIB)
 	@mkdir -p $(B)/bin
 	@echo '  LD      $@'
 	$(Q)$(CC) $(SAN) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)
