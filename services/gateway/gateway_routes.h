@@ -42,7 +42,7 @@ typedef struct {
     const char *pattern; /* "/api/v1/regions/{code}" */
     unsigned roles;      /* GW_ROLE_* bits (gateway_auth.h); 0: public, no token */
     gw_kind_t kind;
-    gw_handler_fn *handler; /* GW_LOCAL */
+    gw_handler_fn *handler; /* GW_LOCAL; GW_RPC rows may leave it NULL (gw_rpc_handler) */
     const char *service;    /* GW_RPC; NULL: the {service} path parameter names it */
     const char *rpc_method; /* GW_RPC: "intake.get_region" */
     const ProtobufCMessageDescriptor *request; /* GW_RPC */
@@ -109,6 +109,7 @@ struct gw_call_s {
     const gw_route_t *route;
     const char *method;
     const char *path;
+    const char *accept; /* the Accept header, or NULL; valid during the call */
     gw_params_t params;
     size_t nquery;
     struct {
@@ -118,7 +119,7 @@ struct gw_call_s {
     const char *body; /* raw body, NUL-terminated; valid during the call */
     size_t body_len;
     json_t *json;                  /* the parsed body object of a JSON write; owned */
-    const token_identity_t *ident; /* NULL on public routes */
+    const token_identity_t *ident; /* NULL when no token (public routes may have one) */
     Lz__Caller caller;             /* from ident; strings point into it */
     char request_id[GW_RID_MAX + 1];
     int64_t now_ms; /* monotonic, when the request arrived */
@@ -169,7 +170,15 @@ int gw_status_http(Lz__Status s);
 /* Returns the error code for a reply status ("invalid_field", ...; "ok" for OK and CREATED). */
 const char *gw_status_code(Lz__Status s);
 
-/* ---- RPC routes (pure halves, for tests) -------------------------------- */
+/* ---- RPC routes ----------------------------------------------------------- */
+
+/* The handler of GW_RPC routes: request message from the call, RPC to the
+ * route's service and method, reply message back to JSON.  Rows may name it
+ * or leave handler NULL. */
+void gw_rpc_handler(gw_call_t *call);
+
+/* Returns true when the client asked for CSV (Accept: text/csv, or ?format=csv). */
+bool gw_wants_csv(const gw_call_t *call);
 
 /*
  * Build call->route's request message from call->json (writes), the path

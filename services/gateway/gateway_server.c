@@ -230,6 +230,19 @@ static bool s_begin(gw_server_t *self, s_req_t *req, struct MHD_Connection *conn
                        GW_QUERY_MAX);
         return true;
     }
+    call->accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
+    if (!route->roles) {
+        /* a public route still learns who asks when a valid token comes along */
+        char token[TOKEN_TEXT_MAX + 1];
+        const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+        if (h && gw_auth_bearer(h, token, sizeof token) == 0 &&
+            gw_auth_identify(self->auth, gw_server_pg(self), token, call->now_ms, &req->ident) ==
+                1) {
+            call->ident = &req->ident;
+            gw_caller_from_identity(&req->ident, &call->caller);
+        }
+        sodium_memzero(token, sizeof token);
+    }
     if (route->roles) {
         char token[TOKEN_TEXT_MAX + 1];
         const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
@@ -302,7 +315,10 @@ static void s_dispatch(gw_server_t *self, s_req_t *req)
     if (gw_call_request_id(call) != 0)
         return;
     log_set_request_id(call->request_id);
-    call->route->handler(call);
+    gw_handler_fn *handler = call->route->handler;
+    if (!handler && call->route->kind == GW_RPC)
+        handler = gw_rpc_handler;
+    handler(call);
     if (call->status == 0) {
         log_error("route %s %s gave no answer", call->route->method, call->route->pattern);
         gw_reply_error(call, 500, "internal", NULL, "internal error");
