@@ -1,0 +1,208 @@
+/*
+ * sampler_server.c - the sampler worker: settings table, method table, housekeeping, loop,
+ * and the write helpers every handler shares (request-id claims, stored answers, events).
+ */
+#include "sampler_server.h"
+#include "log.h"
+#include "mem.h"
+#include "outbox.h"
+
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const cfg_spec_t sampler_spec[] = {
+    {"LZ_PG_URL", CFG_STR, "postgresql://lz_app@127.0.0.1:55432/liangze", 1, 0, true,
+     "PostgreSQL connection string of the service role"},
+    {"LZ_REDIS_HOST", CFG_STR, "127.0.0.1", 1, 255, false, "Redis host"},
+    {"LZ_REDIS_PORT", CFG_INT, "56379", 1, 65535, false, "Redis port"},
+    {"LZ_BROKER", CFG_STR, "tcp://127.0.0.1:55555", 1, 255, false, "broker endpoint"},
+    {"LZ_LOG_LEVEL", CFG_STR, "info", 1, 8, false, "debug, info, warn, error or off"},
+    {"LZ_RELAY_BATCH", CFG_INT, "500", 1, 100000, false, "outbox events relayed per round"},
+    {"LZ_SAMPLER_N", CFG_INT, "6", 1, 1000, false, "businesses drawn per stratum"},
+    {"LZ_SAMPLER_STRATUM_LEVEL", CFG_STR, "community", 8, 9, false,
+     "strata: community or township"},
+    {"LZ_SAMPLER_WEIGHTED", CFG_BOOL, "1", 0, 0, false, "weight draws by risk grade"},
+    {"LZ_SAMPLER_WEIGHT_A", CFG_INT, "1", 1, 1000, false, "weight of a risk-A business"},
+    {"LZ_SAMPLER_WEIGHT_B", CFG_INT, "2", 1, 1000, false, "weight of a risk-B business"},
+    {"LZ_SAMPLER_WEIGHT_C", CFG_INT, "3", 1, 1000, false, "weight of a risk-C business"},
+    {"LZ_SAMPLER_WEIGHT_D", CFG_INT, "4", 1, 1000, false, "weight of a risk-D business"},
+    {"LZ_SAMPLER_EXCLUDE_PREVIOUS", CFG_BOOL, "1", 0, 0, false,
+     "leave out businesses inspected in the previous quarter"},
+    {"LZ_SAMPLER_PUBLIC_ANONYMOUS", CFG_BOOL, "1", 0, 0, false,
+     "anyone may read a plan's published results without a token"},
+};
+const size_t sampler_spec_count = sizeof sampler_spec / sizeof sampler_spec[0];
+
+static const rpc_method_t s_methods[] = {
+    {"sampler.create_plan", sampler_create_plan, NULL},
+    {"sampler.get_plan", sampler_get_plan, NULL},
+    {"sampler.verify_plan", sampler_verify_plan, NULL},
+    {"sampler.record_inspection", sampler_record_inspection, NULL},
+    {"sampler.public_plan", sampler_public_plan, NULL},
+    {"sampler.declare_conflict", sampler_declare_conflict, NULL},
+};
+
+void sampler_defaults_from_cfg(const cfg_t *cfg, sampler_defaults_t *d)
+{
+    d->n_per_stratum = (int)cfg_int(cfg, "LZ_SAMPLER_N");
+    d->township = !strcmp(cfg_str(cfg, "LZ_SAMPLER_STRATUM_LEVEL"), "township");
+    d->weighted = cfg_bool(cfg, "LZ_SAMPLER_WEIGHTED");
+    d->weight[0] = (int)cfg_int(cfg, "LZ_SAMPLER_WEIGHT_A");
+    d->weight[1] = (int)cfg_int(cfg, "LZ_SAMPLER_WEIGHT_B");
+    d->weight[2] = (int)cfg_int(cfg, "LZ_SAMPLER_WEIGHT_C");
+    d->weight[3] = (int)cfg_int(cfg, "LZ_SAMPLER_WEIGHT_D");
+    d->exclude_previous = cfg_bool(cfg, "LZ_SAMPLER_EXCLUDE_PREVIOUS");
+}
+
+/* Housekeeping every 200 ms: relay committed events. */
+static void s_housekeeping(void *ctx, int64_t now_ms)
+{
+    (void)now_ms;
+    sampler_t *self = ctx;
+    while (outbox_relay_once(self->pg, self->rds, self->relay_batch) == self->relay_batch)
+        ;
+}
+
+int sampler_run(const cfg_t *cfg)
+{
+    const char *level = cfg_str(cfg, "LZ_SAMPLER_STRATUM_LEVEL");
+    if (strcmp(level, "community") != 0 && strcmp(level, "township") != 0) {
+        log_error("setting LZ_SAMPLER_STRATUM_LEVEL must be community or township");
+        return 2;
+    }
+    if (sodium_init() < 0) {
+        log_error("could not initialise libsodium");
+        return 1;
+    }
+    sampler_t self;
+    memset(&self, 0, sizeof self);
+    self.relay_batch = (int)cfg_int(cfg, "LZ_RELAY_BATCH");
+    sampler_defaults_from_cfg(cfg, &self.defaults);
+    self.public_anonymous = cfg_bool(cfg, "LZ_SAMPLER_PUBLIC_ANONYMOUS");
+    self.pg = pg_connect(cfg_str(cfg, "LZ_PG_URL"), 60, 500);
+    if (!self.pg)
+        return 1;
+    self.rds = rds_connect(cfg_str(cfg, "LZ_REDIS_HOST"), (int)cfg_int(cfg, "LZ_REDIS_PORT"), 2000);
+    if (!self.rds) {
+        pg_destroy(&self.pg);
+        return 1;
+    }
+    rpc_worker_t *worker = rpc_worker_new(cfg_str(cfg, "LZ_BROKER"), "sampler", s_methods,
+                                          sizeof s_methods / sizeof s_methods[0], &self, 1);
+    rpc_worker_set_timer(worker, 200, s_housekeeping);
+    log_info("sampler serving %zu methods", sizeof s_methods / sizeof s_methods[0]);
+    int rc = rpc_worker_run(worker);
+    rpc_worker_destroy(&worker);
+    rds_destroy(&self.rds);
+    pg_destroy(&self.pg);
+    return rc == 0 ? 0 : 1;
+}
+
+/* ---- write helpers --------------------------------------------------------------------------- */
+
+void sampler_db_failed(pg_t *pg, rpc_reply_t *rep)
+{
+    pg_rollback(pg);
+    rpc_reply_error(rep, LZ__STATUS__UNAVAILABLE, NULL, "database unavailable");
+}
+
+void sampler_caller_key(const Lz__Caller *c, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%" PRId64, c && c->role ? c->role : "none",
+             c && c->has_token_id ? c->token_id : (int64_t)0);
+}
+
+int sampler_claim(pg_t *pg, const Lz__Envelope *req, const char *method,
+                  const ProtobufCMessageDescriptor *reply_desc, rpc_reply_t *rep)
+{
+    char caller[96];
+    sampler_caller_key(req->caller, caller, sizeof caller);
+    const char *params[] = {req->request_id, method, caller};
+    if (pg_begin(pg) != 0) {
+        sampler_db_failed(pg, rep);
+        return -1;
+    }
+    PGresult *res = pg_query_prepared(pg, "sampler_claim",
+                                      "INSERT INTO write_requests (request_id, method, caller, "
+                                      "status) VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING "
+                                      "RETURNING 1",
+                                      3, params);
+    if (!res) {
+        sampler_db_failed(pg, rep);
+        return -1;
+    }
+    int fresh = PQntuples(res) == 1;
+    pg_free(&res);
+    if (fresh)
+        return 1;
+    pg_rollback(pg);
+    res = pg_query_prepared(pg, "sampler_answer",
+                            "SELECT caller, status, encode(reply, 'hex') FROM write_requests "
+                            "WHERE request_id = $1 AND method = $2",
+                            2, params);
+    if (!res || PQntuples(res) != 1) {
+        pg_free(&res);
+        sampler_db_failed(pg, rep);
+        return -1;
+    }
+    const char *hex = pg_str(res, 0, 2);
+    if (strcmp(pg_str(res, 0, 0), caller) != 0 || pg_int(res, 0, 1) != LZ__STATUS__CREATED ||
+        !hex) {
+        rpc_reply_error(rep, LZ__STATUS__CONFLICT, "request_id",
+                        "request_id %s was already used for another request", req->request_id);
+        pg_free(&res);
+        return 0;
+    }
+    size_t hlen = strlen(hex), blen = 0;
+    uint8_t *bin = xmalloc(hlen / 2 + 1);
+    ProtobufCMessage *first = NULL;
+    if (sodium_hex2bin(bin, hlen / 2 + 1, hex, hlen, NULL, &blen, NULL) == 0)
+        first = protobuf_c_message_unpack(reply_desc, NULL, blen, bin);
+    if (first) {
+        rpc_reply_created(rep, first);
+        protobuf_c_message_free_unpacked(first, NULL);
+    } else {
+        log_error("stored answer of request %s does not parse", req->request_id);
+        rpc_reply_error(rep, LZ__STATUS__INTERNAL, NULL, "stored answer does not parse");
+    }
+    free(bin);
+    pg_free(&res);
+    return 0;
+}
+
+int sampler_store_answer(pg_t *pg, const Lz__Envelope *req, const char *method,
+                         const ProtobufCMessage *msg)
+{
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    uint8_t *buf = xmalloc(len + 1);
+    protobuf_c_message_pack(msg, buf);
+    char *hex = xmalloc(2 * len + 3);
+    hex[0] = '\\';
+    hex[1] = 'x';
+    sodium_bin2hex(hex + 2, 2 * len + 1, buf, len);
+    char st[8];
+    snprintf(st, sizeof st, "%d", (int)LZ__STATUS__CREATED);
+    const char *params[] = {req->request_id, method, st, hex};
+    int rc = pg_exec(pg,
+                     "UPDATE write_requests SET status = $3::int, reply = $4::bytea "
+                     "WHERE request_id = $1 AND method = $2",
+                     4, params);
+    free(hex);
+    free(buf);
+    return rc;
+}
+
+int sampler_event(pg_t *pg, const char *topic, int64_t business_id, const ProtobufCMessage *msg)
+{
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    uint8_t *buf = xmalloc(len + 1);
+    protobuf_c_message_pack(msg, buf);
+    char key[24];
+    snprintf(key, sizeof key, "%" PRId64, business_id);
+    int rc = outbox_write(pg, topic, key, buf, len);
+    free(buf);
+    return rc;
+}
