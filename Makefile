@@ -3,6 +3,7 @@
 #   make            build every binary into build/
 #   make run        install what is missing, build, start the local stack with the demo city
 #   make stop       stop what make run started
+#   make web        the dashboard's npm packages and web/vendor/ (run and test need it)
 #   make test       install what is missing, build, lint, every test on a stack of its own
 #   make lint       format check, banned functions, cppcheck
 #   make deps       install missing Debian packages (needs root or sudo)
@@ -35,7 +36,7 @@ UNIT_BINS = $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.
 IT_BINS   = $(patsubst tests/integration/%.c,$(B)/tests/%,$(wildcard tests/integration/*.c))
 BENCH_BINS = $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 
-.PHONY: all deps run stop test unit lint format asan clean compose-check
+.PHONY: all deps run stop test unit lint format asan clean compose-check web
 all: $(SVC_BINS) $(CLI_BIN) $(UNIT_BINS) $(IT_BINS) $(BENCH_BINS)
 
 # --- generated protobuf-c code (never committed) ---
@@ -97,13 +98,17 @@ $(B)/bench/%: bench/%.c $(LIB) $$(call svc_objs,$$*)
 deps:
 	@deploy/local/deps.sh
 
-run: deps all
+run: deps all web
 	@deploy/local/run.sh dev
 
 stop:
 	@deploy/local/run.sh dev stop
 
-test: deps all
+# the dashboard's npm packages (web/package-lock.json) and web/vendor/; fast when done
+web:
+	@web/build.sh
+
+test: deps all web
 	@$(MAKE) --no-print-directory asan
 	@tests/run.sh
 

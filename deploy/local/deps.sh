@@ -3,8 +3,8 @@
 #
 # Build: compilers are assumed; the libraries' -dev packages, protoc-c, cmocka.
 # Run: PostgreSQL 15, Redis 7.  Check: clang-format, cppcheck, docker-compose,
-# curl and jq for the integration tests.  Needs root (or sudo) only when
-# something is missing.
+# curl and jq for the integration tests; chromium, a Chinese font (and node/npm
+# when missing) for the dashboard.  Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
 pkgs=(
@@ -14,7 +14,11 @@ pkgs=(
     libcurl4-openssl-dev libcmocka-dev
     postgresql postgresql-contrib redis-server
     clang-format cppcheck docker-compose curl jq procps
+    chromium fonts-wqy-microhei
 )
+# the dashboard's build (npm) and its browser tests (node): only when missing
+command -v node >/dev/null || pkgs+=(nodejs)
+command -v npm >/dev/null || pkgs+=(npm)
 
 missing=()
 for p in "${pkgs[@]}"; do

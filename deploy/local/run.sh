@@ -77,6 +77,7 @@ cat <<TXT
 
 liangze is running (stack "$lz_stack"):
   API        $api/api/v1   (health: $api/healthz, metrics: $api/metrics)
+  dashboard  $api/   (sign in with the admin token below, or a regulator token)
   admin token  $(cat "$token_file")   (also in $token_file)
   logs       $logdir/
   try:  curl -H "Authorization: Bearer \$(cat $token_file)" $api/api/v1/regions/340700000000
