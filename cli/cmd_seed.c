@@ -17,16 +17,32 @@
  * so --businesses 1000000 loads a province-sized registry.  Running it twice
  * changes nothing the second time.  Each import's rate is printed.
  *
- * Loaders of other data (ledger history, ...) hook in after the registry:
- * add a function to s_after_registry.
+ * Assignments follow DOMAIN.md's default: risk D → a county cadre, C → a
+ * township cadre, A/B → a village cadre (scale is not generated: every
+ * business is "small").  The import only adds assignments, so after it the
+ * seed ends (until = now) any current assignment of its businesses that the
+ * generator no longer makes: re-seeding a database seeded by an older
+ * generator converges, the old rows staying as history.
+ *
+ * --region-root PPCC moves the whole city under another province/city code
+ * (e.g. a fake 9607 for tests), with its own cadre and inspector phones
+ * (1PPCCxxxxxx); the default 3407 is Tongling.  --no-history loads the
+ * registry only (benchmarks).
+ *
+ * Loaders of other data hook in after the registry: add a function to
+ * s_after_registry.  The first is the ledger history (three weeks of daily
+ * records, weekly and monthly ones, problems; intake_history.h).
  */
 #include "buf.h"
 #include "cli.h"
 #include "clock.h"
+#include "audit.h"
 #include "ident.h"
+#include "intake/intake_history.h"
 #include "intake/intake_import.h"
 #include "mem.h"
 #include "pg.h"
+#include "rds.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -41,11 +57,15 @@
 #define S_INSPECTORS_PER     30
 #define S_PER_COMMUNITY      40 /* mean businesses per community: weights 20..60 */
 
-/* A loader run after the registry is in; returns 0 or -1. */
-typedef int(seed_after_fn)(pg_t *pg, const cfg_t *cfg, long businesses);
+/* A loader run after the registry is in, given the city's root ("3407");
+ * returns 0 or -1. */
+typedef int(seed_after_fn)(pg_t *pg, const cfg_t *cfg, long businesses, const char *root);
+
+static seed_after_fn s_history;
+static bool s_no_history; /* --no-history: the registry only (benchmarks) */
 
 /* Other modules' loaders (ledger history, ...): add them here, NULL-terminated. */
-static seed_after_fn *const s_after_registry[] = {NULL};
+static seed_after_fn *const s_after_registry[] = {s_history, NULL};
 
 /* ---- a deterministic generator ------------------------------------------------- */
 
@@ -108,6 +128,50 @@ static const s_township_t s_townships[] = {
     {"340722201000", "雨坛乡", 3},   {"340722202000", "金社乡", 3},
 };
 #define S_NTOWNSHIPS (sizeof s_townships / sizeof s_townships[0])
+
+/*
+ * The place's root: "3407" (Tongling) unless --region-root PPCC moves the
+ * whole city under another province and city code (a fake one for tests),
+ * with its own cadre and inspector phones so two roots never collide.
+ */
+static char s_root[5] = "3407";
+static char s_province_code[13], s_city_code[13];
+static const char *s_province_name = "安徽省", *s_city_name = "铜陵市";
+static char s_dcode[S_NDISTRICTS][13];
+static char s_tcode[S_NTOWNSHIPS][13];
+
+/* Put the city under root (4 digits); codes keep their last 8 digits. */
+static void s_places_init(const char *root)
+{
+    snprintf(s_root, sizeof s_root, "%s", root);
+    bool tongling = strcmp(root, "3407") == 0;
+    s_province_name = tongling ? "安徽省" : "演示省";
+    s_city_name = tongling ? "铜陵市" : "演示市";
+    snprintf(s_province_code, sizeof s_province_code, "%.2s0000000000", root);
+    snprintf(s_city_code, sizeof s_city_code, "%.4s00000000", root);
+    for (size_t d = 0; d < S_NDISTRICTS; d++)
+        snprintf(s_dcode[d], sizeof s_dcode[d], "%.4s%s", root, s_districts[d].code + 4);
+    for (size_t t = 0; t < S_NTOWNSHIPS; t++)
+        snprintf(s_tcode[t], sizeof s_tcode[t], "%.4s%s", root, s_townships[t].code + 4);
+}
+
+/* The phone of cadre idx: 1390xxxxxxx in Tongling, 1<root>xxxxxx elsewhere. */
+static void s_cadre_phone(char out[32], long idx)
+{
+    if (strcmp(s_root, "3407") == 0)
+        snprintf(out, 32, "1390%07ld", idx);
+    else
+        snprintf(out, 32, "1%s%06ld", s_root, idx);
+}
+
+/* The phone of inspector idx: 1370xxxxxxx in Tongling, 1<root>9xxxxx elsewhere. */
+static void s_inspector_phone(char out[32], long idx)
+{
+    if (strcmp(s_root, "3407") == 0)
+        snprintf(out, 32, "1370%07ld", idx);
+    else
+        snprintf(out, 32, "1%s9%05ld", s_root, idx);
+}
 
 static const char *s_place_words[] = {
     "东湖", "西苑", "南园", "北城", "长江", "红星", "光明", "新民", "幸福", "和平",
@@ -192,14 +256,13 @@ static void s_credit_code(char out[19], const char *prefix, const char *district
 static void s_make_regions(s_city_t *c)
 {
     buf_t *b = c->regions;
-    buf_append_str(b, "code,name,level,parent_code\n"
-                      "340000000000,安徽省,province,\n"
-                      "340700000000,铜陵市,city,340000000000\n");
+    buf_printf(b, "code,name,level,parent_code\n%s,%s,province,\n%s,%s,city,%s\n", s_province_code,
+               s_province_name, s_city_code, s_city_name, s_province_code);
     for (size_t d = 0; d < S_NDISTRICTS; d++)
-        buf_printf(b, "%s,%s,district,340700000000\n", s_districts[d].code, s_districts[d].name);
+        buf_printf(b, "%s,%s,district,%s\n", s_dcode[d], s_districts[d].name, s_city_code);
     for (size_t t = 0; t < S_NTOWNSHIPS; t++)
-        buf_printf(b, "%s,%s,township,%s\n", s_townships[t].code, s_townships[t].name,
-                   s_districts[s_townships[t].district].code);
+        buf_printf(b, "%s,%s,township,%s\n", s_tcode[t], s_townships[t].name,
+                   s_dcode[s_townships[t].district]);
     size_t nwords = sizeof s_place_words / sizeof s_place_words[0];
     for (size_t i = 0; i < c->ncomm; i++) {
         s_community_t *m = &c->comm[i];
@@ -212,7 +275,7 @@ static void s_make_regions(s_city_t *c)
         else
             snprintf(name, sizeof name, "%s%zu%s", s_place_words[(size_t)k % nwords],
                      (size_t)k / nwords + 1, street ? "社区" : "村");
-        buf_printf(b, "%s,%s,community,%s\n", m->code, name, t->code);
+        buf_printf(b, "%s,%s,community,%s\n", m->code, name, s_tcode[m->township]);
     }
 }
 
@@ -227,6 +290,7 @@ static void s_make_businesses(s_city_t *c)
         const s_community_t *m = &c->comm[i];
         const s_township_t *t = &s_townships[m->township];
         const s_district_t *d = &s_districts[t->district];
+        const char *dcode = s_dcode[t->district];
         for (int j = 0; j < m->nbiz; j++, seq++) {
             unsigned r = s_below(100), g = s_below(100);
             const char *type = r < 45   ? "catering"
@@ -242,33 +306,33 @@ static void s_make_businesses(s_city_t *c)
             switch (type[1]) {
             case 'a': /* catering */
                 snprintf(name, sizeof name, "%s%s%s记%s", d->name, road, sur, S_PICK(s_dishes));
-                snprintf(lic, sizeof lic, "JY2%.6s%07ld", d->code, seq);
+                snprintf(lic, sizeof lic, "JY2%.6s%07ld", dcode, seq);
                 prefix = s_below(3) ? "92" : "91";
                 break;
             case 'm': /* small_workshop */
                 snprintf(name, sizeof name, "%s%s%s记%s", d->short_name, t->name, sur,
                          S_PICK(s_workshops));
-                snprintf(lic, sizeof lic, "XZ4%.6s%07ld", d->code, seq);
+                snprintf(lic, sizeof lic, "XZ4%.6s%07ld", dcode, seq);
                 break;
             case 'r': /* production */
                 snprintf(name, sizeof name, "铜陵%s%s%s", S_PICK(s_place_words), S_PICK(s_brands),
                          S_PICK(s_products));
-                snprintf(lic, sizeof lic, "SC1%.6s%07ld", d->code, seq);
+                snprintf(lic, sizeof lic, "SC1%.6s%07ld", dcode, seq);
                 prefix = "91";
                 break;
             case 'e': /* sales */
                 snprintf(name, sizeof name, "%s%s%s", road, S_PICK(s_brands), S_PICK(s_shops));
-                snprintf(lic, sizeof lic, "JY1%.6s%07ld", d->code, seq);
+                snprintf(lic, sizeof lic, "JY1%.6s%07ld", dcode, seq);
                 prefix = s_below(2) ? "92" : "91";
                 break;
             default: /* canteen */
                 snprintf(name, sizeof name, "%s%s%s", d->short_name, S_PICK(s_place_words),
                          S_PICK(s_canteens));
-                snprintf(lic, sizeof lic, "JY3%.6s%07ld", d->code, seq);
+                snprintf(lic, sizeof lic, "JY3%.6s%07ld", dcode, seq);
                 prefix = "12";
                 break;
             }
-            s_credit_code(code, prefix, d->code, seq);
+            s_credit_code(code, prefix, dcode, seq);
             s_person(head, sizeof head);
             s_person(officer, sizeof officer);
             s_phone(hp, sizeof hp);
@@ -301,7 +365,7 @@ static void s_make_cadres(s_city_t *c)
                                           "市场监管所所长"};
     static const char *village_titles[] = {"书记", "主任", "副主任", "网格员", "食品安全协管员"};
     long idx = 0;
-    char name[32], title[96];
+    char name[32], title[96], phone[32];
     /* county: district i gets cadres i, i+4, ... */
     c->county_first = xcalloc(S_NDISTRICTS, sizeof *c->county_first);
     c->county_n = xcalloc(S_NDISTRICTS, sizeof *c->county_n);
@@ -312,7 +376,8 @@ static void s_make_cadres(s_city_t *c)
         for (long k = 0; k < n; k++, idx++) {
             s_person(name, sizeof name);
             snprintf(title, sizeof title, "%s%s", s_districts[d].name, county_titles[k % 5]);
-            buf_printf(b, "1390%07ld,%s,county,%s,%s\n", idx, name, s_districts[d].code, title);
+            s_cadre_phone(phone, idx);
+            buf_printf(b, "%s,%s,county,%s,%s\n", phone, name, s_dcode[d], title);
         }
     }
     c->town_first = xcalloc(S_NTOWNSHIPS, sizeof *c->town_first);
@@ -326,7 +391,8 @@ static void s_make_cadres(s_city_t *c)
             s_person(name, sizeof name);
             snprintf(title, sizeof title, "%s%s", s_townships[t].name,
                      street ? street_titles[k % 4] : town_titles[k % 6]);
-            buf_printf(b, "1390%07ld,%s,township,%s,%s\n", idx, name, s_townships[t].code, title);
+            s_cadre_phone(phone, idx);
+            buf_printf(b, "%s,%s,township,%s,%s\n", phone, name, s_tcode[t], title);
         }
     }
     for (size_t i = 0; i < c->ncomm; i++) {
@@ -335,7 +401,8 @@ static void s_make_cadres(s_city_t *c)
         c->comm[i].nvillage = (int)n;
         for (long k = 0; k < n; k++, idx++) {
             s_person(name, sizeof name);
-            buf_printf(b, "1390%07ld,%s,village,%s,%s\n", idx, name, c->comm[i].code,
+            s_cadre_phone(phone, idx);
+            buf_printf(b, "%s,%s,village,%s,%s\n", phone, name, c->comm[i].code,
                        village_titles[k % 5]);
         }
     }
@@ -356,7 +423,7 @@ static void s_make_assignments(s_city_t *c)
             char lic[32];
             snprintf(lic, sizeof lic, "%.*s", (int)(comma - p), p);
             const char *f = comma;
-            for (int k = 0; k < 4; k++) /* to risk_grade */
+            for (int k = 0; k < 3; k++) /* past credit_code, name, type: to risk_grade */
                 f = strchr(f + 1, ',');
             char grade = f[1];
             int cadre;
@@ -366,7 +433,9 @@ static void s_make_assignments(s_city_t *c)
                 cadre = c->town_first[t] + j % c->town_n[t];
             else
                 cadre = m->village + j % m->nvillage;
-            buf_printf(b, "1390%07d,%s\n", cadre, lic);
+            char phone[32];
+            s_cadre_phone(phone, cadre);
+            buf_printf(b, "%s,%s\n", phone, lic);
             p = strchr(p, '\n') + 1;
         }
     }
@@ -381,8 +450,9 @@ static void s_make_inspectors(s_city_t *c)
     for (size_t d = 0; d < S_NDISTRICTS; d++)
         for (int k = 1; k <= S_INSPECTORS_PER; k++, idx++) {
             s_person(name, sizeof name);
-            buf_printf(b, "1370%07ld,%s,%s,TL%.6s%03d\n", idx, name, s_districts[d].code,
-                       s_districts[d].code, k);
+            char phone[32];
+            s_inspector_phone(phone, idx);
+            buf_printf(b, "%s,%s,%s,TL%.6s%03d\n", phone, name, s_dcode[d], s_dcode[d], k);
         }
 }
 
@@ -403,8 +473,7 @@ static void s_layout(s_city_t *c)
     for (size_t i = 0; i < c->ncomm; i++) {
         s_community_t *m = &c->comm[i];
         m->township = (int)(i / (size_t)per);
-        snprintf(m->code, sizeof m->code, "%.9s%03zu", s_townships[m->township].code,
-                 i % (size_t)per + 1);
+        snprintf(m->code, sizeof m->code, "%.9s%03zu", s_tcode[m->township], i % (size_t)per + 1);
         w[i] = 20 + s_below(41);
         total += w[i];
     }
@@ -457,13 +526,97 @@ static int s_import(pg_t *pg, import_kind_t kind, const buf_t *file)
     return rc;
 }
 
-static int s_demo(pg_t *pg, const cfg_t *cfg, long nbiz, long ncadres)
+/*
+ * The assignments import only adds: after it, end (until = now) every
+ * current assignment of the file's businesses to a cadre other than the
+ * file's one, so a re-seed after the generator changed converges on the
+ * file (the old rows stay as history).  Prints how many; 0 or -1.
+ */
+static int s_reassign(pg_t *pg, const buf_t *file)
+{
+    buf_t *phones = buf_new((size_t)1 << 30), *lics = buf_new((size_t)1 << 30);
+    buf_putc(phones, '{');
+    buf_putc(lics, '{');
+    const char *p = strchr(buf_data(file), '\n') + 1;
+    for (bool first = true; *p; first = false) {
+        const char *comma = strchr(p, ','), *nl = strchr(p, '\n');
+        if (!comma || !nl)
+            break;
+        if (!first) {
+            buf_putc(phones, ',');
+            buf_putc(lics, ',');
+        }
+        buf_printf(phones, "\"%.*s\"", (int)(comma - p), p);
+        buf_printf(lics, "\"%.*s\"", (int)(nl - comma - 1), comma + 1);
+        p = nl + 1;
+    }
+    buf_putc(phones, '}');
+    buf_putc(lics, '}');
+    const char *params[] = {buf_data(phones), buf_data(lics)};
+    int rc = -1;
+    PGresult *res = NULL;
+    if (pg_begin(pg) != 0)
+        goto out;
+    res = pg_query(pg,
+                   "UPDATE assignments a SET until = now() "
+                   "FROM unnest($1::text[], $2::text[]) AS f(phone, lic) "
+                   "JOIN businesses b ON b.license_no = f.lic "
+                   "JOIN cadres c ON c.phone = f.phone "
+                   "WHERE a.business_id = b.id AND a.cadre_id <> c.id AND a.until IS NULL "
+                   "RETURNING a.id",
+                   2, params);
+    if (!res) {
+        pg_rollback(pg);
+        goto out;
+    }
+    char detail[64];
+    snprintf(detail, sizeof detail, "{\"ended\":%d}", PQntuples(res));
+    if (PQntuples(res) > 0 &&
+        audit_write(pg, NULL, "seed.reassign", "assignments", NULL, detail) != 0) {
+        pg_rollback(pg);
+        goto out;
+    }
+    if (pg_commit(pg) != 0)
+        goto out;
+    printf("%-12s ended %d assignments the generator no longer makes\n", "reassign",
+           PQntuples(res));
+    rc = 0;
+out:
+    pg_free(&res);
+    buf_destroy(&phones);
+    buf_destroy(&lics);
+    return rc;
+}
+
+/* The ledger history loader (services/intake/intake_history.c). */
+static int s_history(pg_t *pg, const cfg_t *cfg, long businesses, const char *root)
+{
+    (void)businesses;
+    if (s_no_history)
+        return 0;
+    rds_t *rds =
+        rds_connect(cfg_str(cfg, "LZ_REDIS_HOST"), (int)cfg_int(cfg, "LZ_REDIS_PORT"), 2000);
+    if (!rds)
+        return -1;
+    history_result_t hr;
+    int rc = history_seed(pg, rds, root, HISTORY_DAYS, clock_now_s(), &hr);
+    if (rc == 0)
+        printf("%-12s daily %ld  weekly %ld  monthly %ld  problems %ld (open %ld)  %.2f s; "
+               "%d periods recounted in redis\n",
+               "history", hr.daily, hr.weekly, hr.monthly, hr.problems, hr.problems_open,
+               hr.seconds, hr.periods);
+    rds_destroy(&rds);
+    return rc;
+}
+
+static int s_demo(pg_t *pg, const cfg_t *cfg, long nbiz, long ncadres, const char *root)
 {
     s_city_t c;
     memset(&c, 0, sizeof c);
     c.nbiz = nbiz;
     c.ncadres = ncadres;
     s_state = 0x746f6e676c696e67ULL; /* "tongling": the same city every run */
+    s_places_init(root);
     size_t big = (size_t)nbiz * 400 + (1 << 20);
     c.regions = buf_new((size_t)1 << 30);
     c.businesses = buf_new(big);
@@ -482,10 +635,10 @@ static int s_demo(pg_t *pg, const cfg_t *cfg, long nbiz, long ncadres)
     int rc = 0;
     if (s_import(pg, IMPORT_REGIONS, c.regions) || s_import(pg, IMPORT_BUSINESSES, c.businesses) ||
         s_import(pg, IMPORT_CADRES, c.cadres) || s_import(pg, IMPORT_ASSIGNMENTS, c.assignments) ||
-        s_import(pg, IMPORT_INSPECTORS, c.inspectors))
+        s_reassign(pg, c.assignments) || s_import(pg, IMPORT_INSPECTORS, c.inspectors))
         rc = -1;
     for (size_t i = 0; rc == 0 && s_after_registry[i]; i++)
-        rc = s_after_registry[i](pg, cfg, nbiz);
+        rc = s_after_registry[i](pg, cfg, nbiz, root);
     s_city_free(&c);
     return rc;
 }
@@ -506,12 +659,15 @@ static int s_count(const char *opt, const char *v, long max, long *out)
 
 int cmd_seed(int argc, char **argv, const cfg_t *cfg)
 {
-    static const char usage[] = "usage: liangze seed demo [--businesses N] [--cadres N]\n";
+    static const char usage[] =
+        "usage: liangze seed demo [--businesses N] [--cadres N] [--region-root PPCC] "
+        "[--no-history]\n";
     if (argc < 2 || strcmp(argv[1], "demo") != 0) {
         fputs(usage, stderr);
         return 2;
     }
     long nbiz = S_BUSINESSES_DEFAULT, ncadres = S_CADRES_DEFAULT;
+    const char *root = "3407";
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--businesses") && i + 1 < argc) {
             if (s_count("--businesses", argv[++i], S_BUSINESSES_MAX, &nbiz))
@@ -519,6 +675,16 @@ int cmd_seed(int argc, char **argv, const cfg_t *cfg)
         } else if (!strcmp(argv[i], "--cadres") && i + 1 < argc) {
             if (s_count("--cadres", argv[++i], S_CADRES_MAX, &ncadres))
                 return 2;
+        } else if (!strcmp(argv[i], "--no-history")) {
+            s_no_history = true;
+        } else if (!strcmp(argv[i], "--region-root") && i + 1 < argc) {
+            root = argv[++i];
+            if (strlen(root) != 4 || strspn(root, "0123456789") != 4 || root[0] < '3' ||
+                strcmp(root + 2, "00") == 0) {
+                fprintf(stderr, "liangze: --region-root needs 4 digits PPCC (province, city; "
+                                "first digit 3-9, city not 00)\n");
+                return 2;
+            }
         } else {
             fputs(usage, stderr);
             return 2;
@@ -527,7 +693,12 @@ int cmd_seed(int argc, char **argv, const cfg_t *cfg)
     pg_t *pg = pg_connect(cfg_str(cfg, "LZ_PG_URL"), 10, 500);
     if (!pg)
         return 1;
-    int rc = s_demo(pg, cfg, nbiz, ncadres);
+    if (strcmp(root, "3407") != 0 && ncadres > 899999) {
+        fprintf(stderr, "liangze: at most 899999 cadres under --region-root\n");
+        pg_destroy(&pg);
+        return 2;
+    }
+    int rc = s_demo(pg, cfg, nbiz, ncadres, root);
     pg_destroy(&pg);
     if (rc == 0)
         printf("demo city loaded\n");

@@ -264,13 +264,55 @@ int ledger_cache_mark(rds_t *rds, int64_t business_id, const char *region_code, 
     return rc;
 }
 
+/* Load the mark script; its SHA1 into sha (41 bytes).  0 or -1. */
+static int s_mark_sha(rds_t *rds, char sha[41])
+{
+    redisReply *r = rds_cmd(rds, "SCRIPT LOAD %s", s_mark_lua);
+    int rc = r && r->type == REDIS_REPLY_STRING && r->len == 40 ? 0 : -1;
+    if (rc == 0)
+        snprintf(sha, 41, "%s", r->str);
+    rds_free(&r);
+    return rc;
+}
+
+/*
+ * Mark rows [0, rows) of res (business_id, region_code, late, failed) into
+ * the keys done/cnt, pipelined in chunks.  0 or -1.
+ */
+static int s_mark_rows(rds_t *rds, const char *sha, const char *done, const char *cnt,
+                       const PGresult *res)
+{
+    int rows = PQntuples(res);
+    for (int i = 0; i < rows;) {
+        int k = 0;
+        for (; i < rows && k < 1000; i++, k++) {
+            char chain[6 * (REGION_CODE_LEN + 1) + 1];
+            s_region_chain(pg_str(res, i, 1), chain, sizeof chain);
+            if (rds_append(rds, "EVALSHA %s 2 %s %s %lld %d %d %s", sha, done, cnt,
+                           (long long)pg_int(res, i, 0), pg_bool(res, i, 2) ? 1 : 0,
+                           (int)pg_int(res, i, 3), chain) != 0)
+                return -1;
+        }
+        int bad = 0;
+        for (int j = 0; j < k; j++) {
+            redisReply *r = rds_get_reply(rds);
+            if (!r || r->type == REDIS_REPLY_ERROR)
+                bad = 1;
+            rds_free(&r);
+        }
+        if (bad)
+            return -1;
+    }
+    return 0;
+}
+
 long ledger_cache_rebuild(pg_t *pg, rds_t *rds, const char *kind, const char *period)
 {
     const char *params[] = {kind, period};
     PGresult *res = pg_query(pg,
                              "SELECT business_id, region_code, status = 'late', "
-                             "cardinality(failed_codes) FROM records "
-                             "WHERE kind = $1 AND period = $2 ORDER BY business_id",
+                             "cardinality(failed_codes), now() FROM records "
+                             "WHERE kind = $1 AND period = $2",
                              2, params);
     if (!res)
         return -1;
@@ -278,19 +320,17 @@ long ledger_cache_rebuild(pg_t *pg, rds_t *rds, const char *kind, const char *pe
     char *cnt = xasprintf("lz:cnt:%s:%s", kind, period);
     char *tdone = xasprintf("%s:rebuild", done);
     char *tcnt = xasprintf("%s:rebuild", cnt);
+    char sha[41];
+    PGresult *late = NULL;
     long n = -1;
-    if (rds_do(rds, "DEL %s %s", tdone, tcnt) != 0)
+    if (rds_do(rds, "DEL %s %s", tdone, tcnt) != 0 || s_mark_sha(rds, sha) != 0)
         goto out;
     int rows = PQntuples(res);
-    for (int i = 0; i < rows; i++) {
-        if (s_mark_keys(rds, tdone, tcnt, pg_int(res, i, 0), pg_str(res, i, 1), pg_bool(res, i, 2),
-                        (int)pg_int(res, i, 3)) < 0) {
-            log_error("could not rebuild %s: %s", done, rds_errmsg(rds));
-            goto out;
-        }
+    if (s_mark_rows(rds, sha, tdone, tcnt, res) != 0) {
+        log_error("could not rebuild %s: %s", done, rds_errmsg(rds));
+        goto out;
     }
-    /* swap the rebuilt keys in at once (records committed meanwhile are
-     * marked again by their own worker or by the next rebuild) */
+    /* swap the rebuilt keys in at once */
     redisReply *r = rds_cmd(rds, "EVAL %s 4 %s %s %s %s",
                             "redis.call('DEL', KEYS[2], KEYS[4]) "
                             "if redis.call('EXISTS', KEYS[1]) == 1 then "
@@ -303,6 +343,20 @@ long ledger_cache_rebuild(pg_t *pg, rds_t *rds, const char *kind, const char *pe
         goto out;
     }
     rds_free(&r);
+    /* records committed while we read and swapped: their worker may have
+     * marked the old keys; mark them again in the live ones (the script
+     * counts a record only once) — anything submitted in the minute before
+     * the read */
+    const char *p2[] = {kind, period, rows ? pg_str(res, 0, 4) : "now"};
+    late = pg_query(pg,
+                    "SELECT business_id, region_code, status = 'late', "
+                    "cardinality(failed_codes) FROM records WHERE kind = $1 AND period = $2 "
+                    "AND submitted_at >= $3::timestamptz - interval '1 minute'",
+                    3, p2);
+    if (!late || s_mark_rows(rds, sha, done, cnt, late) != 0) {
+        log_error("could not re-mark recent records of %s", done);
+        goto out;
+    }
     n = rows;
 out:
     free(done);
@@ -310,6 +364,7 @@ out:
     free(tdone);
     free(tcnt);
     pg_free(&res);
+    pg_free(&late);
     return n;
 }
 
@@ -1394,6 +1449,55 @@ void intake_list_records(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
             items[r].n_failed++;
         }
     }
+    /* weekly records: the problems opened in their ISO week, with status */
+    buf_t *wids = s_arr_new();
+    for (int r = 0; r < shown; r++)
+        if (strcmp(items[r].kind, "weekly") == 0)
+            s_arr_int(wids, items[r].id);
+    char *widlit = s_arr_done(&wids);
+    PGresult *wres = NULL;
+    if (strcmp(widlit, "{}") != 0) {
+        const char *wp[] = {bid, widlit};
+        wres = pg_query_prepared(
+            self->pg, "ledger_records_week_problems",
+            "SELECT id, business_id, source, source_id, item_code, description, action, o, f, "
+            "fixed_action, rid, total, fixed FROM (SELECT p.id, p.business_id, p.source, "
+            "p.source_id, p.item_code, p.description, p.action, "
+            "extract(epoch FROM p.opened_at)::bigint AS o, "
+            "extract(epoch FROM p.fixed_at)::bigint AS f, p.fixed_action, r.id AS rid, "
+            "count(*) OVER w AS total, count(p.fixed_at) OVER w AS fixed, "
+            "row_number() OVER (w ORDER BY p.id) AS n "
+            "FROM records r JOIN problems p ON p.business_id = r.business_id "
+            "AND p.opened_at >= r.period_start AND p.opened_at < r.period_start + interval "
+            "'7 days' WHERE r.business_id = $1 AND r.id = ANY($2::bigint[]) "
+            "AND r.kind = 'weekly' WINDOW w AS (PARTITION BY r.id)) x "
+            "WHERE n <= 200 ORDER BY rid, id",
+            2, wp);
+        if (!wres)
+            pg_free(&fres); /* answered as unavailable below */
+    }
+    free(widlit);
+    int nw = wres ? PQntuples(wres) : 0;
+    Lz__Problem *wp = xcalloc((size_t)nw + 1, sizeof *wp);
+    Lz__Problem **wptr = xcalloc((size_t)nw + 1, sizeof *wptr);
+    char(*wtbuf)[2][RFC3339_TEXT_MAX] = xcalloc((size_t)nw + 1, sizeof *wtbuf);
+    for (int r = 0; r < shown; r++)
+        if (strcmp(items[r].kind, "weekly") == 0)
+            items[r].has_week_problems_open = items[r].has_week_problems_fixed = 1;
+    for (int w = 0, r = 0; w < nw; w++) {
+        s_problem_row(wres, w, &wp[w], wtbuf[w]);
+        wptr[w] = &wp[w];
+        while (r < shown && items[r].id != pg_int(wres, w, 10))
+            r++;
+        if (r < shown) {
+            if (items[r].n_week_problems == 0) {
+                items[r].week_problems = &wptr[w];
+                items[r].week_problems_fixed = (int32_t)pg_int(wres, w, 12);
+                items[r].week_problems_open = (int32_t)(pg_int(wres, w, 11) - pg_int(wres, w, 12));
+            }
+            items[r].n_week_problems++;
+        }
+    }
     out.n_items = (size_t)shown;
     out.items = ptrs;
     char next[24];
@@ -1406,6 +1510,10 @@ void intake_list_records(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
     else
         rpc_reply_ok(rep, &out.base);
     pg_free(&fres);
+    pg_free(&wres);
+    free(wp);
+    free(wptr);
+    free(wtbuf);
     free(fi);
     free(fptr);
     free(items);

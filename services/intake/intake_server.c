@@ -4,6 +4,7 @@
 #include "intake_server.h"
 #include "clock.h"
 #include "intake_business.h"
+#include "intake_checklist.h"
 #include "intake_visit.h"
 #include "log.h"
 #include "outbox.h"
@@ -43,6 +44,9 @@ static const rpc_method_t s_methods[] = {
     {"intake.list_problems", intake_list_problems, NULL},
     {"intake.list_records", intake_list_records, NULL},
     {"intake.get_checklist", intake_get_checklist, NULL},
+    {"intake.publish_checklist", intake_publish_checklist, NULL},
+    {"intake.add_rest_days", intake_add_rest_days, NULL},
+    {"intake.list_rest_days", intake_list_rest_days, NULL},
     {"intake.import_regions", intake_import_regions, NULL},
     {"intake.import_businesses", intake_import_businesses, NULL},
     {"intake.import_cadres", intake_import_cadres, NULL},

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# intake_records.sh - the issue's intake benchmark, end to end, on scratch resources:
+#   1. a scratch database liangze_bench_records on the stack's PostgreSQL (made,
+#      migrated, dropped at the end) and a scratch redis-server on port 56611 (started
+#      and stopped here), so nothing of the shared stack is touched;
+#   2. a province-sized registry (default 1,000,000 businesses) through the import
+#      path (`liangze seed demo --no-history`), printing each import's rate;
+#   3. lz-broker on 55611, 2 lz-intake workers, lz-gateway on 18211;
+#   4. build/bench/intake_records: COUNT daily records through the broker, COUNT
+#      through the gateway (64 clients each) and the plain libpq baseline; records/s,
+#      p50/p99 and the ratios;
+#   5. a check that PostgreSQL holds every acknowledged record and the Redis bitmap
+#      has their bits.
+#
+#   bench/intake_records.sh [--businesses N] [--count N] [--clients N] [--stack test]
+set -euo pipefail
+n=1000000 count=50000 clients=64 stack=test
+while [ $# -gt 0 ]; do
+    case $1 in
+    --businesses) n=$2; shift 2 ;;
+    --count) count=$2; shift 2 ;;
+    --clients) clients=$2; shift 2 ;;
+    --stack) stack=$2; shift 2 ;;
+    *) echo "usage: $0 [--businesses N] [--count N] [--clients N] [--stack NAME]" >&2; exit 2 ;;
+    esac
+done
+root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/deploy/local/env.sh" "$stack"
+cli=${LZ_CLI:-$root/build/bin/liangze}
+db=liangze_bench_records
+rport=56611 bport=55611 hport=18211
+admin_base=${LZ_PG_ADMIN_URL%/*}
+pids=()
+cleanup() {
+    local p
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    psql -qAt "$admin_base/postgres" -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+psql -qAt "$admin_base/postgres" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+export LZ_PG_ADMIN_URL="$admin_base/$db" LZ_PG_URL="${LZ_PG_URL%/*}/$db"
+export LZ_REDIS_PORT=$rport LZ_BROKER="tcp://127.0.0.1:$bport" LZ_LOG_LEVEL=warn
+redis-server --port $rport --bind 127.0.0.1 --save '' --appendonly no --loglevel warning >/dev/null &
+pids+=($!)
+"$cli" migrate >/dev/null
+echo "== registry: $n businesses through the import path ($(nproc) cores)"
+"$cli" seed demo --businesses "$n" --no-history
+LZ_BROKER_BIND="tcp://127.0.0.1:$bport" "$root/build/bin/lz-broker" &
+pids+=($!)
+for i in 1 2; do "$root/build/bin/lz-intake" & pids+=($!); done
+LZ_HTTP_PORT=$hport "$root/build/bin/lz-gateway" &
+pids+=($!)
+for i in $(seq 1 100); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$hport/healthz")" = 200 ] && break
+    sleep 0.1
+done
+sleep 1
+token=$("$cli" token create --role admin --name bench)
+echo "== submissions: $count per mode, $clients clients"
+LZ_BENCH_BROKER="tcp://127.0.0.1:$bport" LZ_BENCH_HTTP="http://127.0.0.1:$hport" \
+    LZ_BENCH_TOKEN="$token" LZ_BENCH_COUNT=$count LZ_BENCH_CLIENTS=$clients \
+    "$root/build/bench/intake_records" || echo "(the benchmark reported errors)"
+today=$(TZ=Asia/Shanghai date +%F)
+echo "== durability: records of $today in PostgreSQL by writer, bits in the Redis bitmap"
+psql -qAt "$LZ_PG_ADMIN_URL" -c "SELECT split_part(request_id, '-', 2) AS mode, count(*) FROM records
+    WHERE period = '$today' GROUP BY 1 ORDER BY 1"
+echo "bitmap lz:done:daily:$today: $(redis-cli -p $rport BITCOUNT "lz:done:daily:$today") bits (broker + http)"
