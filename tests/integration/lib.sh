@@ -19,7 +19,8 @@ lz_start() {
     local log="$LZ_LOGDIR/$name.$$.$RANDOM.log"
     env "$@" "$LZ_ROOT/build/bin/lz-$name" >>"$log" 2>&1 &
     local pid=$!
-    echo "$name" >"$LZ_PIDDIR/$pid.pid"
+    # the owner is this test's shell ($$ stays the same in $(...) subshells)
+    echo "$name $$" >"$LZ_PIDDIR/$pid.pid"
     echo "$pid"
 }
 
@@ -42,9 +43,12 @@ lz_stop_all() {
     for f in "$LZ_PIDDIR"/*.pid; do
         [ -e "$f" ] || continue
         pid=$(basename "$f" .pid)
-        # only our own children
-        if [ "$(ps -o ppid= -p "$pid" 2>/dev/null | tr -d ' ')" = "$$" ]; then
+        # only what this test started, and only while it still is a liangze binary
+        if [ "$(cut -d' ' -f2 "$f" 2>/dev/null)" = "$$" ] &&
+            grep -q "lz-" "/proc/$pid/cmdline" 2>/dev/null; then
             lz_stop "$pid"
+        elif ! kill -0 "$pid" 2>/dev/null; then
+            rm -f "$f"
         fi
     done
 }
