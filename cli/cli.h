@@ -17,5 +17,7 @@ int cmd_token(int argc, char **argv, const cfg_t *cfg);
 int cmd_outbox(int argc, char **argv, const cfg_t *cfg);
 int cmd_seed(int argc, char **argv, const cfg_t *cfg);
 int cmd_cache(int argc, char **argv, const cfg_t *cfg);
+int cmd_sample(int argc, char **argv, const cfg_t *cfg);
+int cmd_score(int argc, char **argv, const cfg_t *cfg);
 
 #endif

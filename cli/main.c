@@ -41,6 +41,8 @@ static const struct {
     {"outbox", cmd_outbox, "relay [--once] [--batch N] [--interval-ms N] | stats"},
     {"seed", cmd_seed, "demo [--businesses N]: load the demo city"},
     {"cache", cmd_cache, "rebuild --kind K --period P | --all-recent: Redis ledger keys"},
+    {"sample", cmd_sample, "verify PLAN_ID: re-run a spot-check draw and compare its hash"},
+    {"score", cmd_score, "check --quarter Q [--region PREFIX] [--fix]: recompute the scores"},
 };
 
 static void s_usage(FILE *out)

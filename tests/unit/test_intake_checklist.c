@@ -103,7 +103,7 @@ static void test_checklist_texts(void **state)
     Lz__ChecklistItem ctl[] = {s_it("D01", "a\tb", "类")};
     assert_int_equal(s_check("sales", "daily", ctl, 1, &err), -1);
     Lz__ChecklistItem many[101];
-    char codes[101][8];
+    char codes[101][16];
     for (int i = 0; i < 101; i++) {
         snprintf(codes[i], sizeof codes[i], "D%03d", i);
         many[i] = s_it(codes[i], "甲", "类");
