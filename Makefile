@@ -7,7 +7,7 @@
 #   make test       install what is missing, build, lint, every test on a stack of its own
 #   make lint       format check, banned functions, cppcheck
 #   make deps       install missing Debian packages (needs root or sudo)
-#   make asan       build with AddressSanitizer and UBSan into build-asan/
+#   make asan       the unit tests built with AddressSanitizer and UBSan, in build-asan/
 
 B        ?= build
 Q        ?= @
@@ -36,7 +36,7 @@ UNIT_BINS = $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.
 IT_BINS   = $(patsubst tests/integration/%.c,$(B)/tests/%,$(wildcard tests/integration/*.c))
 BENCH_BINS = $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 
-.PHONY: all deps run stop test unit lint format asan clean compose-check web
+.PHONY: all deps run stop test unit unit-bins lint format asan clean compose-check web
 all: $(SVC_BINS) $(CLI_BIN) $(UNIT_BINS) $(IT_BINS) $(BENCH_BINS)
 
 # --- generated protobuf-c code (never committed) ---
@@ -123,7 +123,11 @@ format:
 
 asan:
 	@$(MAKE) --no-print-directory B=build-asan OPT="-O1 -g" \
-		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
+		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+		unit-bins
+
+# the unit tests alone (make asan builds only these with the sanitizers)
+unit-bins: $(UNIT_BINS)
 
 compose-check:
 	docker-compose -f docker-compose.yml config -q
