@@ -49,6 +49,15 @@ static int s_replay(const char *hex, rpc_reply_t *rep)
 int idem_begin(pg_t *pg, const char *method, const char *request_id, const char *caller,
                rpc_reply_t *rep)
 {
+    if (!request_id || !request_id[0]) {
+        rpc_reply_error(rep, LZ__STATUS__MISSING_FIELD, "request_id", "a write needs a request_id");
+        return -1;
+    }
+    if (strlen(request_id) > IDEM_REQUEST_ID_MAX) {
+        rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, "request_id",
+                        "request_id is at most %d characters", IDEM_REQUEST_ID_MAX);
+        return -1;
+    }
     const char *params[] = {request_id, method, caller};
     if (pg_begin(pg) != 0)
         goto failed;
@@ -85,6 +94,13 @@ failed:
     pg_rollback(pg);
     rpc_reply_error(rep, LZ__STATUS__UNAVAILABLE, NULL, "database unavailable");
     return -1;
+}
+
+int idem_begin_req(pg_t *pg, const char *method, const Lz__Envelope *req, rpc_reply_t *rep)
+{
+    char caller[IDEM_CALLER_MAX];
+    idem_caller_key(req->caller, caller, sizeof caller);
+    return idem_begin(pg, method, req->request_id, caller, rep);
 }
 
 int idem_finish(pg_t *pg, const char *method, const char *request_id, const rpc_reply_t *rep)

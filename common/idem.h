@@ -9,7 +9,7 @@
  * answer.  Failures are not stored: the write rolls back and its claim
  * with it, so a corrected retry may use the same id.
  *
- *   switch (idem_begin(pg, "intake.record_visit", req->request_id, caller, rep)) {
+ *   switch (idem_begin_req(pg, "intake.record_visit", req, rep)) {
  *   case 1:  ...write...; rpc_reply_created(rep, msg);
  *            if (idem_finish(pg, method, rid, rep) || pg_commit(pg)) -> failure
  *   case 0:  return;   (rep holds the first answer, or CONFLICT)
@@ -26,6 +26,8 @@
 
 /* Longest caller key idem_caller_key writes, NUL included. */
 #define IDEM_CALLER_MAX 64
+/* Longest request id (write_requests checks it too). */
+#define IDEM_REQUEST_ID_MAX 64
 
 /*
  * Begin a transaction and claim (method, request_id) for caller (a key
@@ -33,10 +35,15 @@
  * transaction stays open for the write.  Returns 0 when it was answered
  * before: rep holds that answer again, or CONFLICT on field request_id when
  * another caller used the id; no transaction is open.  Returns -1 on a
- * database failure: rep holds UNAVAILABLE, nothing is open.
+ * database failure, or when request_id is missing or empty (MISSING_FIELD)
+ * or longer than IDEM_REQUEST_ID_MAX (INVALID_FIELD): rep holds the error,
+ * nothing is open.
  */
 int idem_begin(pg_t *pg, const char *method, const char *request_id, const char *caller,
                rpc_reply_t *rep);
+
+/* idem_begin for a request envelope: its request_id, the key of its caller. */
+int idem_begin_req(pg_t *pg, const char *method, const Lz__Envelope *req, rpc_reply_t *rep);
 
 /* Store rep as the answer of the claimed request, in the open transaction; 0 or -1. */
 int idem_finish(pg_t *pg, const char *method, const char *request_id, const rpc_reply_t *rep);

@@ -5,6 +5,7 @@
 #include "intake_checklist.h"
 #include "audit.h"
 #include "clock.h"
+#include "idem.h"
 #include "intake_server.h"
 #include "intake_write.h"
 #include "log.h"
@@ -167,7 +168,7 @@ void intake_publish_checklist(void *ctx, const Lz__Envelope *req, rpc_reply_t *r
         rpc_reply_error(rep, err.status, err.field, "%s", err.message);
         goto done;
     }
-    if (intake_claim(self, req, S_METHOD_PUBLISH, rep) != 1)
+    if (idem_begin_req(self->pg, S_METHOD_PUBLISH, req, rep) != 1)
         goto done;
     char by[128];
     intake_caller_name(req->caller, by, sizeof by);
@@ -250,11 +251,13 @@ void intake_publish_checklist(void *ctx, const Lz__Envelope *req, rpc_reply_t *r
             in->items[i]->has_required = 1;
             in->items[i]->required = true;
         }
-    if (wrc != 0 || intake_store(self, req, S_METHOD_PUBLISH, &out.base) != 0 ||
+    if (wrc != 0)
+        goto failed;
+    rpc_reply_created(rep, &out.base);
+    if (idem_finish(self->pg, S_METHOD_PUBLISH, req->request_id, rep) != 0 ||
         pg_commit(self->pg) != 0)
         goto failed;
     log_info("checklist %s/%s version %d published by %s", in->type, in->kind, version, by);
-    rpc_reply_created(rep, &out.base);
     goto done;
 failed:
     if (pg_in_transaction(self->pg))
@@ -351,7 +354,7 @@ void intake_add_rest_days(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
         rpc_reply_error(rep, err.status, err.field, "%s", err.message);
         goto done;
     }
-    if (intake_claim(self, req, S_METHOD_REST, rep) != 1)
+    if (idem_begin_req(self->pg, S_METHOD_REST, req, rep) != 1)
         goto done;
     buf_t *b = intake_arr_new();
     for (size_t i = 0; i < in->n_days; i++)
@@ -394,9 +397,9 @@ void intake_add_rest_days(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
         goto failed;
     out.has_added = 1;
     out.added = added;
-    if (intake_store(self, req, S_METHOD_REST, &out.base) != 0 || pg_commit(self->pg) != 0)
-        goto failed;
     rpc_reply_created(rep, &out.base);
+    if (idem_finish(self->pg, S_METHOD_REST, req->request_id, rep) != 0 || pg_commit(self->pg) != 0)
+        goto failed;
     goto done;
 failed:
     if (pg_in_transaction(self->pg))

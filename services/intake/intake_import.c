@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "common.pb-c.h"
 #include "csv.h"
+#include "idem.h"
 #include "ident.h"
 #include "import.pb-c.h"
 #include "intake_server.h"
@@ -930,74 +931,6 @@ static void s_fail(import_result_t *out, Lz__Status status, const char *fmt, ...
     va_end(ap);
 }
 
-/* Claim request_id for method; 1 claimed, 0 answered before (out filled), -1 failed. */
-static int s_claim(pg_t *pg, const char *request_id, const char *method, const char *caller,
-                   import_result_t *out)
-{
-    const char *params[] = {request_id, method, caller};
-    PGresult *res = pg_query_prepared(pg, "import_claim",
-                                      "INSERT INTO write_requests (request_id, method, caller, "
-                                      "status) VALUES ($1, $2, $3, -1) ON CONFLICT DO NOTHING",
-                                      3, params);
-    if (!res)
-        return -1;
-    int64_t n = s_cmd_tuples(res);
-    pg_free(&res);
-    if (n == 1)
-        return 1;
-    res = pg_query_prepared(pg, "import_stored",
-                            "SELECT status, encode(reply, 'hex') FROM write_requests "
-                            "WHERE request_id = $1 AND method = $2",
-                            2, params);
-    if (!res)
-        return -1;
-    int rc = -1;
-    if (PQntuples(res) == 1 && pg_int(res, 0, 0) == LZ__STATUS__OK) {
-        const char *hex = pg_str(res, 0, 1);
-        size_t hl = hex ? strlen(hex) / 2 : 0;
-        uint8_t *bin = xmalloc(hl + 1);
-        for (size_t i = 0; i < hl; i++) {
-            unsigned v;
-            sscanf(hex + 2 * i, "%2x", &v);
-            bin[i] = (uint8_t)v;
-        }
-        Lz__ImportReply *r = lz__import_reply__unpack(NULL, hl, bin);
-        free(bin);
-        if (r) {
-            out->imported = r->imported;
-            out->updated = r->updated;
-            out->replayed = true;
-            lz__import_reply__free_unpacked(r, NULL);
-            rc = 0;
-        }
-    }
-    pg_free(&res);
-    if (rc != 0)
-        log_error("write_requests holds no usable answer for %s %s", method, request_id);
-    return rc;
-}
-
-/* Store the answer under the request id (in the import's transaction). */
-static int s_store(pg_t *pg, const char *request_id, const char *method, const import_result_t *out)
-{
-    Lz__ImportReply r = LZ__IMPORT_REPLY__INIT;
-    r.has_imported = r.has_updated = true;
-    r.imported = out->imported;
-    r.updated = out->updated;
-    uint8_t bin[64];
-    size_t n = lz__import_reply__pack(&r, bin);
-    char hex[2 + 2 * sizeof bin + 1] = "\\x";
-    for (size_t i = 0; i < n; i++)
-        snprintf(hex + 2 + 2 * i, 3, "%02x", bin[i]);
-    char st[8];
-    snprintf(st, sizeof st, "%d", (int)LZ__STATUS__OK);
-    const char *params[] = {request_id, method, st, hex};
-    return pg_exec(pg,
-                   "UPDATE write_requests SET status = $3::int, reply = $4::bytea "
-                   "WHERE request_id = $1 AND method = $2",
-                   4, params);
-}
-
 /* Inspectors: a badge in the file held by another inspector in the database. */
 static int s_badge_conflicts(pg_t *pg, import_result_t *out)
 {
@@ -1075,7 +1008,11 @@ static int s_apply(pg_t *pg, import_t *imp, const Lz__Caller *caller, const char
     if (request_id) {
         char method[64];
         snprintf(method, sizeof method, "intake.import_%s", s_kinds[kind].name);
-        if (s_store(pg, request_id, method, out) != 0)
+        rpc_reply_t answer = {0};
+        import_reply(out, &answer);
+        int rc = idem_finish(pg, method, request_id, &answer);
+        rpc_reply_clear(&answer);
+        if (rc != 0)
             return -1;
     }
     return 0;
@@ -1102,22 +1039,26 @@ int import_run(pg_t *pg, import_kind_t kind, const char *data, size_t len, const
     import_t *imp = import_parse(kind, data, len, scope);
     log_debug("import %s: parsed %zu rows in %.2f s", s_kinds[kind].name, imp->nrows,
               (double)(clock_mono_us() - t0) / 1e6);
-    char method[64], who[96];
+    char method[64], who[IDEM_CALLER_MAX];
     snprintf(method, sizeof method, "intake.import_%s", s_kinds[kind].name);
-    snprintf(who, sizeof who, "%s/%lld", caller && caller->role ? caller->role : "system",
-             caller && caller->has_token_id ? (long long)caller->token_id : 0LL);
+    idem_caller_key(caller, who, sizeof who);
     int rc = -1;
-    if (pg_begin(pg) != 0) {
-        s_fail(out, LZ__STATUS__UNAVAILABLE, "database unavailable");
-        goto done;
-    }
-    if (request_id) {
-        int claimed = s_claim(pg, request_id, method, who, out);
-        if (claimed <= 0) {
-            pg_rollback(pg);
-            if (claimed < 0)
-                s_fail(out, LZ__STATUS__UNAVAILABLE, "database unavailable");
-            rc = claimed == 0 ? 0 : -1;
+    if (!request_id) {
+        if (pg_begin(pg) != 0) {
+            s_fail(out, LZ__STATUS__UNAVAILABLE, "database unavailable");
+            goto done;
+        }
+    } else {
+        int claimed = idem_begin(pg, method, request_id, who, &out->stored);
+        if (claimed == 0) {
+            out->replayed = true;
+            out->status = out->stored.status;
+            rc = out->status == LZ__STATUS__OK ? 0 : -1;
+            goto done;
+        }
+        if (claimed < 0) {
+            s_fail(out, out->stored.status, "%s", out->stored.reason ? out->stored.reason : "");
+            rpc_reply_clear(&out->stored);
             goto done;
         }
     }
@@ -1176,11 +1117,24 @@ done:
 void import_result_clear(import_result_t *out)
 {
     free(out->errors);
+    rpc_reply_clear(&out->stored);
     memset(out, 0, sizeof *out);
 }
 
 void import_reply(const import_result_t *res, rpc_reply_t *rep)
 {
+    if (res->replayed) {
+        const rpc_reply_t *st = &res->stored;
+        rpc_reply_clear(rep);
+        rep->status = st->status;
+        rep->reason = st->reason ? xstrdup(st->reason) : NULL;
+        rep->field = st->field ? xstrdup(st->field) : NULL;
+        if (st->payload_len) {
+            rep->payload = xmemdup(st->payload, st->payload_len);
+            rep->payload_len = st->payload_len;
+        }
+        return;
+    }
     if (res->status == LZ__STATUS__OK) {
         Lz__ImportReply r = LZ__IMPORT_REPLY__INIT;
         r.has_imported = r.has_updated = true;
@@ -1234,10 +1188,12 @@ static void s_handle(intake_t *self, import_kind_t kind, const Lz__Envelope *req
     } else {
         import_result_t res;
         import_run(self->pg, kind, in->csv, strlen(in->csv), req->caller, req->request_id, &res);
-        if (res.status == LZ__STATUS__OK)
-            log_info("import %s: %lld imported, %lld updated%s", s_kinds[kind].name,
-                     (long long)res.imported, (long long)res.updated,
-                     res.replayed ? " (stored answer)" : "");
+        if (res.replayed)
+            log_info("import %s: the stored answer of %s again", s_kinds[kind].name,
+                     req->request_id);
+        else if (res.status == LZ__STATUS__OK)
+            log_info("import %s: %lld imported, %lld updated", s_kinds[kind].name,
+                     (long long)res.imported, (long long)res.updated);
         import_reply(&res, rep);
         import_result_clear(&res);
     }

@@ -115,7 +115,8 @@ typedef struct {
     Lz__Status status; /* OK, INVALID_ROWS, FORBIDDEN, CONFLICT, UNAVAILABLE, INTERNAL */
     char reason[200];
     int64_t imported, updated;
-    bool replayed;          /* the answer was stored under the request id before */
+    bool replayed;          /* the request id was answered before: see stored */
+    rpc_reply_t stored;     /* replayed: that answer, or CONFLICT (another caller's id) */
     import_error_t *errors; /* INVALID_ROWS: owned, import_result_clear frees */
     size_t nerrors;
 } import_result_t;
@@ -123,15 +124,17 @@ typedef struct {
 /*
  * Import data of kind as caller (NULL: the system itself, no limit) under
  * request_id (NULL: no idempotency record, for the CLI).  pg must not be in a
- * transaction.  Returns 0 when the file was imported (or the request id's
- * stored answer replayed), -1 otherwise; either way *out says what happened.
+ * transaction.  The request id is claimed with common/idem.h and the answer
+ * stored in the import's transaction.  Returns 0 when the file was imported
+ * (or the request id's stored success replayed), -1 otherwise; either way
+ * *out says what happened.
  * Release *out with import_result_clear.
  */
 int import_run(pg_t *pg, import_kind_t kind, const char *data, size_t len, const Lz__Caller *caller,
                const char *request_id, import_result_t *out);
 void import_result_clear(import_result_t *out);
 
-/* Fill rep from a result: OK with an lz.ImportReply, or the error. */
+/* Fill rep from a result: OK with an lz.ImportReply, the error, or the stored answer. */
 void import_reply(const import_result_t *res, rpc_reply_t *rep);
 
 #endif

@@ -6,6 +6,7 @@
 #include "intake_visit.h"
 #include "audit.h"
 #include "clock.h"
+#include "idem.h"
 #include "intake_business.h"
 #include "intake_server.h"
 #include "log.h"
@@ -17,7 +18,6 @@
 
 #include <inttypes.h>
 #include <jansson.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,97 +142,6 @@ static void s_db_failed(intake_t *self, rpc_reply_t *rep)
     rpc_reply_error(rep, LZ__STATUS__UNAVAILABLE, NULL, "database unavailable");
 }
 
-/* "role/token id": who owns a request id. */
-static void s_caller_key(const Lz__Caller *c, char *buf, size_t len)
-{
-    snprintf(buf, len, "%s/%" PRId64, c && c->role ? c->role : "none",
-             c && c->has_token_id ? c->token_id : (int64_t)0);
-}
-
-/*
- * Claim req's request id for METHOD_RECORD inside a new transaction.
- * Returns 1 when it is new (the transaction stays open), 0 when it was
- * answered before (rep holds that answer again, or CONFLICT when another
- * caller used it), -1 on failure (rep set, rolled back).  A concurrent
- * duplicate waits on the first one's row lock and then sees its answer.
- */
-static int s_claim(intake_t *self, const Lz__Envelope *req, const char *caller, rpc_reply_t *rep)
-{
-    const char *params[] = {req->request_id, METHOD_RECORD, caller};
-    if (pg_begin(self->pg) != 0) {
-        s_db_failed(self, rep);
-        return -1;
-    }
-    PGresult *res = pg_query_prepared(self->pg, "intake_visit_claim",
-                                      "INSERT INTO write_requests (request_id, method, caller, "
-                                      "status) VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING "
-                                      "RETURNING 1",
-                                      3, params);
-    if (!res) {
-        s_db_failed(self, rep);
-        return -1;
-    }
-    int fresh = PQntuples(res) == 1;
-    pg_free(&res);
-    if (fresh)
-        return 1;
-    pg_rollback(self->pg);
-    res = pg_query_prepared(self->pg, "intake_visit_answer",
-                            "SELECT caller, status, encode(reply, 'hex') FROM write_requests "
-                            "WHERE request_id = $1 AND method = $2",
-                            2, params);
-    if (!res || PQntuples(res) != 1) {
-        pg_free(&res);
-        s_db_failed(self, rep);
-        return -1;
-    }
-    const char *hex = pg_str(res, 0, 2);
-    if (strcmp(pg_str(res, 0, 0), caller) != 0 || pg_int(res, 0, 1) != LZ__STATUS__CREATED ||
-        !hex) {
-        rpc_reply_error(rep, LZ__STATUS__CONFLICT, "request_id",
-                        "request_id %s was already used for another request", req->request_id);
-        pg_free(&res);
-        return 0;
-    }
-    size_t hlen = strlen(hex), blen = 0;
-    uint8_t *bin = xmalloc(hlen / 2 + 1);
-    Lz__RecordVisitReply *first = NULL;
-    if (sodium_hex2bin(bin, hlen / 2 + 1, hex, hlen, NULL, &blen, NULL) == 0)
-        first = lz__record_visit_reply__unpack(NULL, blen, bin);
-    if (first) {
-        rpc_reply_created(rep, &first->base);
-        lz__record_visit_reply__free_unpacked(first, NULL);
-    } else {
-        log_error("stored answer of request %s does not parse", req->request_id);
-        rpc_reply_error(rep, LZ__STATUS__INTERNAL, NULL, "stored answer does not parse");
-    }
-    free(bin);
-    pg_free(&res);
-    return 0;
-}
-
-/* Store the answer under the request id (in the open transaction); 0 or -1. */
-static int s_store_answer(intake_t *self, const Lz__Envelope *req, const Lz__RecordVisitReply *out)
-{
-    size_t len = lz__record_visit_reply__get_packed_size(out);
-    uint8_t *buf = xmalloc(len + 1);
-    lz__record_visit_reply__pack(out, buf);
-    char *hex = xmalloc(2 * len + 3);
-    hex[0] = '\\';
-    hex[1] = 'x';
-    sodium_bin2hex(hex + 2, 2 * len + 1, buf, len);
-    char st[8];
-    snprintf(st, sizeof st, "%d", (int)LZ__STATUS__CREATED);
-    const char *params[] = {req->request_id, METHOD_RECORD, st, hex};
-    int rc = pg_exec(self->pg,
-                     "UPDATE write_requests SET status = $3::int, reply = $4::bytea "
-                     "WHERE request_id = $1 AND method = $2",
-                     4, params);
-    free(hex);
-    free(buf);
-    return rc;
-}
-
 /* Pack msg and write it to the outbox under topic, keyed by the business id; 0 or -1. */
 static int s_event(intake_t *self, const char *topic, int64_t business_id,
                    const ProtobufCMessage *msg)
@@ -295,10 +204,7 @@ void intake_record_visit(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
                         "cadre_id must be a positive integer");
         goto done;
     }
-    char caller[96];
-    s_caller_key(c, caller, sizeof caller);
-    int claim = s_claim(self, req, caller, rep);
-    if (claim <= 0)
+    if (idem_begin_req(self->pg, METHOD_RECORD, req, rep) != 1)
         goto done;
 
     /* the transaction is open from here: every failure rolls back */
@@ -419,12 +325,13 @@ void intake_record_visit(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
     char object[40];
     snprintf(object, sizeof object, "visits/%" PRId64, visit_id);
     if (s_event(self, "visit.recorded", in->business_id, &ev.base) != 0 ||
-        audit_write(self->pg, c, "visit.record", object, req->request_id, detail) != 0 ||
-        s_store_answer(self, req, &out) != 0 || pg_commit(self->pg) != 0) {
+        audit_write(self->pg, c, "visit.record", object, req->request_id, detail) != 0) {
         s_db_failed(self, rep);
         goto done;
     }
     rpc_reply_created(rep, &out.base);
+    if (idem_finish(self->pg, METHOD_RECORD, req->request_id, rep) != 0 || pg_commit(self->pg) != 0)
+        s_db_failed(self, rep);
 done:
     free(detail);
     pg_free(&res);

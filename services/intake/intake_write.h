@@ -1,7 +1,7 @@
 /*
  * intake_write.h - what the single-request writes of intake share: the
- * request-id claim and the stored answer (write_requests), and PostgreSQL
- * array literals for set-based statements.
+ * caller's name, and PostgreSQL array literals for set-based statements.
+ * (Request-id claims and stored answers are common/idem.h.)
  */
 #ifndef LZ_INTAKE_WRITE_H
 #define LZ_INTAKE_WRITE_H
@@ -13,20 +13,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-
-/*
- * Begin a transaction and claim req's request id for method.  Returns 1
- * when it is new (the transaction stays open), 0 when it was answered
- * before (rep holds that answer, or CONFLICT when another caller used the
- * id; rolled back), -1 with rep set (missing request id, database failure;
- * rolled back).  A concurrent duplicate waits on the first one's row and
- * then sees its answer.
- */
-int intake_claim(intake_t *self, const Lz__Envelope *req, const char *method, rpc_reply_t *rep);
-
-/* Store msg as the CREATED answer of req's request id (in the open transaction); 0 or -1. */
-int intake_store(intake_t *self, const Lz__Envelope *req, const char *method,
-                 const ProtobufCMessage *msg);
 
 /* The caller as written in published_by and audit details: its name, or "role:token". */
 void intake_caller_name(const Lz__Caller *c, char *out, size_t len);

@@ -2,11 +2,12 @@
  * notifier_api.c - the notifier's methods: warnings (issue, reply),
  * notification lists, message templates, SMS delivery receipts.
  *
- * Writes claim their request id in write_requests and store the packed
- * answer in the same transaction as the change, its outbox events and its
- * audit entry, so a repeated request id gets the first answer back.
+ * Writes claim their request id with common/idem.h and store the answer in
+ * the same transaction as the change, its outbox events and its audit
+ * entry, so a repeated request id gets the first answer back.
  */
 #include "audit.h"
+#include "idem.h"
 #include "log.h"
 #include "mem.h"
 #include "notifier_render.h"
@@ -39,105 +40,6 @@ static bool s_has_text(const char *s)
         if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
             return true;
     return false;
-}
-
-static void s_caller_key(const Lz__Caller *c, char *buf, size_t len)
-{
-    snprintf(buf, len, "%s/%" PRId64, c && c->role ? c->role : "none",
-             c && c->has_token_id ? c->token_id : (int64_t)0);
-}
-
-/*
- * Claim req's request id for method in a new transaction.  1: new (the
- * transaction stays open); 0: answered before (rep holds that answer, or
- * CONFLICT); -1: failure (rep set, rolled back).
- */
-static int s_claim(notifier_t *self, const Lz__Envelope *req, const char *method,
-                   const ProtobufCMessageDescriptor *desc, rpc_reply_t *rep)
-{
-    if (!req->request_id || !req->request_id[0] || strlen(req->request_id) > 64) {
-        rpc_reply_error(rep, LZ__STATUS__MISSING_FIELD, "request_id", "a write needs a request_id");
-        return -1;
-    }
-    char caller[96];
-    s_caller_key(req->caller, caller, sizeof caller);
-    const char *params[] = {req->request_id, method, caller};
-    if (pg_begin(self->pg) != 0) {
-        s_db_failed(self, rep);
-        return -1;
-    }
-    PGresult *res = pg_query_prepared(self->pg, "nt_claim",
-                                      "INSERT INTO write_requests (request_id, method, caller, "
-                                      "status) VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING "
-                                      "RETURNING 1",
-                                      3, params);
-    if (!res) {
-        s_db_failed(self, rep);
-        return -1;
-    }
-    int fresh = PQntuples(res) == 1;
-    pg_free(&res);
-    if (fresh)
-        return 1;
-    pg_rollback(self->pg);
-    res = pg_query_prepared(self->pg, "nt_answer",
-                            "SELECT caller, status, encode(reply, 'hex') FROM write_requests "
-                            "WHERE request_id = $1 AND method = $2",
-                            2, params);
-    if (!res || PQntuples(res) != 1) {
-        pg_free(&res);
-        s_db_failed(self, rep);
-        return -1;
-    }
-    const char *hex = pg_str(res, 0, 2);
-    int64_t st = pg_int(res, 0, 1);
-    if (strcmp(pg_str(res, 0, 0), caller) != 0 || !hex ||
-        (st != LZ__STATUS__CREATED && st != LZ__STATUS__OK)) {
-        rpc_reply_error(rep, LZ__STATUS__CONFLICT, "request_id",
-                        "request_id %s was already used for another request", req->request_id);
-        pg_free(&res);
-        return 0;
-    }
-    size_t hl = strlen(hex), bl = 0;
-    uint8_t *bin = xmalloc(hl / 2 + 1);
-    ProtobufCMessage *first = NULL;
-    if (sodium_hex2bin(bin, hl / 2 + 1, hex, hl, NULL, &bl, NULL) == 0)
-        first = protobuf_c_message_unpack(desc, NULL, bl, bin);
-    if (first) {
-        if (st == LZ__STATUS__CREATED)
-            rpc_reply_created(rep, first);
-        else
-            rpc_reply_ok(rep, first);
-        protobuf_c_message_free_unpacked(first, NULL);
-    } else {
-        rpc_reply_error(rep, LZ__STATUS__INTERNAL, NULL, "stored answer does not parse");
-    }
-    free(bin);
-    pg_free(&res);
-    return 0;
-}
-
-/* Store msg as the answer (status st) of req's request id, in the open transaction. */
-static int s_store_answer(notifier_t *self, const Lz__Envelope *req, const char *method,
-                          Lz__Status st, const ProtobufCMessage *msg)
-{
-    size_t len = protobuf_c_message_get_packed_size(msg);
-    uint8_t *buf = xmalloc(len + 1);
-    protobuf_c_message_pack(msg, buf);
-    char *hex = xmalloc(2 * len + 3);
-    hex[0] = '\\';
-    hex[1] = 'x';
-    sodium_bin2hex(hex + 2, 2 * len + 1, buf, len);
-    char s[8];
-    snprintf(s, sizeof s, "%d", (int)st);
-    const char *params[] = {req->request_id, method, s, hex};
-    int rc = pg_exec(self->pg,
-                     "UPDATE write_requests SET status = $3::int, reply = $4::bytea "
-                     "WHERE request_id = $1 AND method = $2",
-                     4, params);
-    free(hex);
-    free(buf);
-    return rc;
 }
 
 static int s_event(notifier_t *self, const char *topic, const char *key, const ProtobufCMessage *m)
@@ -210,8 +112,7 @@ void notifier_issue_warning(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep
                         "rectify_by must be a future RFC 3339 time like 2026-12-01T18:00:00+08:00");
         goto done;
     }
-    int claim = s_claim(self, req, M_ISSUE, &lz__issue_warning_reply__descriptor, rep);
-    if (claim <= 0)
+    if (idem_begin_req(self->pg, M_ISSUE, req, rep) != 1)
         goto done;
     char bid[24];
     snprintf(bid, sizeof bid, "%" PRId64, in->business_id);
@@ -294,10 +195,12 @@ void notifier_issue_warning(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep
     json_decref(dj);
     int rc = (phone[0] ? s_event(self, self->conf->topic, key, &nr.base) : 0) ||
              s_event(self, "warning.issued", bid, &ev.base) ||
-             audit_write(self->pg, c, "warning.issue", object, req->request_id, detail) ||
-             s_store_answer(self, req, M_ISSUE, LZ__STATUS__CREATED, &out.base) ||
-             pg_commit(self->pg);
+             audit_write(self->pg, c, "warning.issue", object, req->request_id, detail);
     free(detail);
+    if (!rc) {
+        rpc_reply_created(rep, &out.base);
+        rc = idem_finish(self->pg, M_ISSUE, req->request_id, rep) || pg_commit(self->pg);
+    }
     if (rc) {
         s_db_failed(self, rep);
         goto done;
@@ -305,7 +208,6 @@ void notifier_issue_warning(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep
     if (!phone[0])
         log_warn("warning %" PRId64 ": business %" PRId64 " has no head phone, nobody notified",
                  wid, in->business_id);
-    rpc_reply_created(rep, &out.base);
 done:
     pg_free(&res);
     lz__issue_warning_request__free_unpacked(in, NULL);
@@ -341,8 +243,7 @@ void notifier_reply_warning(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep
                         "rectification is 1 to %d bytes of text", RECTIFICATION_MAX);
         goto done;
     }
-    int claim = s_claim(self, req, M_REPLY, &lz__reply_warning_reply__descriptor, rep);
-    if (claim <= 0)
+    if (idem_begin_req(self->pg, M_REPLY, req, rep) != 1)
         goto done;
     char wid[24];
     snprintf(wid, sizeof wid, "%" PRId64, in->id);
@@ -400,12 +301,13 @@ void notifier_reply_warning(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep
     out.status = "answered";
     out.answered_at = at;
     if (s_event(self, "warning.answered", bid, &ev.base) ||
-        audit_write(self->pg, c, "warning.reply", object, req->request_id, NULL) ||
-        s_store_answer(self, req, M_REPLY, LZ__STATUS__OK, &out.base) || pg_commit(self->pg)) {
+        audit_write(self->pg, c, "warning.reply", object, req->request_id, NULL)) {
         s_db_failed(self, rep);
         goto done;
     }
     rpc_reply_ok(rep, &out.base);
+    if (idem_finish(self->pg, M_REPLY, req->request_id, rep) || pg_commit(self->pg))
+        s_db_failed(self, rep);
 done:
     pg_free(&res);
     lz__reply_warning_request__free_unpacked(in, NULL);

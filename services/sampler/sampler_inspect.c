@@ -10,6 +10,7 @@
  */
 #include "sampler_inspect.h"
 #include "audit.h"
+#include "idem.h"
 #include "business.pb-c.h"
 #include "clock.h"
 #include "common.pb-c.h"
@@ -214,9 +215,7 @@ void sampler_record_inspection(void *ctx, const Lz__Envelope *req, rpc_reply_t *
         rpc_reply_error(rep, st, field, "%s", msg);
         goto done;
     }
-    int claim =
-        sampler_claim(self->pg, req, METHOD_INSPECT, &lz__record_inspection_reply__descriptor, rep);
-    if (claim <= 0)
+    if (idem_begin_req(self->pg, METHOD_INSPECT, req, rep) != 1)
         goto done;
 
     /* the transaction is open from here: every failure rolls back */
@@ -339,13 +338,14 @@ void sampler_record_inspection(void *ctx, const Lz__Envelope *req, rpc_reply_t *
     detail = xasprintf("{\"plan_id\":%s,\"business_id\":%s,\"outcome\":\"%s\",\"findings\":%s}",
                        pid, bid, chk.outcome, nf);
     if (sampler_event(self->pg, "inspection.recorded", in->business_id, &ev.base) != 0 ||
-        audit_write(self->pg, c, "inspection.record", object, req->request_id, detail) != 0 ||
-        sampler_store_answer(self->pg, req, METHOD_INSPECT, &out.base) != 0 ||
-        pg_commit(self->pg) != 0) {
+        audit_write(self->pg, c, "inspection.record", object, req->request_id, detail) != 0) {
         sampler_db_failed(self->pg, rep);
         goto done;
     }
     rpc_reply_created(rep, &out.base);
+    if (idem_finish(self->pg, METHOD_INSPECT, req->request_id, rep) != 0 ||
+        pg_commit(self->pg) != 0)
+        sampler_db_failed(self->pg, rep);
 done:
     free(detail);
     pg_free(&res);
@@ -399,7 +399,7 @@ void sampler_declare_conflict(void *ctx, const Lz__Envelope *req, rpc_reply_t *r
         rpc_reply_error(rep, LZ__STATUS__MISSING_FIELD, "request_id", "a write needs a request_id");
         goto done;
     }
-    if (sampler_claim(self->pg, req, METHOD_CONFLICT, &lz__empty__descriptor, rep) <= 0)
+    if (idem_begin_req(self->pg, METHOD_CONFLICT, req, rep) != 1)
         goto done;
     char iid[24], bid[24];
     snprintf(iid, sizeof iid, "%" PRId64, inspector);
@@ -433,13 +433,14 @@ void sampler_declare_conflict(void *ctx, const Lz__Envelope *req, rpc_reply_t *r
                 "INSERT INTO inspection_conflicts (inspector_id, business_id, reason) VALUES "
                 "($1::bigint, $2::bigint, $3) ON CONFLICT DO NOTHING",
                 3, ip) != 0 ||
-        audit_write(self->pg, c, "inspection.conflict", object, req->request_id, NULL) != 0 ||
-        sampler_store_answer(self->pg, req, METHOD_CONFLICT, &out.base) != 0 ||
-        pg_commit(self->pg) != 0) {
+        audit_write(self->pg, c, "inspection.conflict", object, req->request_id, NULL) != 0) {
         sampler_db_failed(self->pg, rep);
         goto done;
     }
     rpc_reply_created(rep, &out.base);
+    if (idem_finish(self->pg, METHOD_CONFLICT, req->request_id, rep) != 0 ||
+        pg_commit(self->pg) != 0)
+        sampler_db_failed(self->pg, rep);
 done:
     pg_free(&res);
     protobuf_c_message_free_unpacked(&in->base, NULL);

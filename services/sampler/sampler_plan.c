@@ -11,6 +11,7 @@
  */
 #include "sampler_plan.h"
 #include "audit.h"
+#include "idem.h"
 #include "log.h"
 #include "mem.h"
 #include "period.h"
@@ -409,8 +410,7 @@ void sampler_create_plan(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
                         "a community cannot be split into townships");
         goto done;
     }
-    int claim = sampler_claim(self->pg, req, METHOD_CREATE, &lz__plan__descriptor, rep);
-    if (claim <= 0)
+    if (idem_begin_req(self->pg, METHOD_CREATE, req, rep) != 1)
         goto done;
 
     /* the transaction is open from here: every failure rolls back */
@@ -539,15 +539,18 @@ void sampler_create_plan(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
     snprintf(object, sizeof object, "sampling_plans/%s", pid);
     detail = xasprintf("{\"quarter\":\"%s\",\"region\":\"%s\",\"drawn\":%zu,\"list_hash\":\"%s\"}",
                        in->quarter, in->region, r.npicks, lh);
-    if (audit_write(self->pg, c, "sampling.plan_create", object, req->request_id, detail) != 0 ||
-        sampler_store_answer(self->pg, req, METHOD_CREATE, &plan.base) != 0 ||
+    if (audit_write(self->pg, c, "sampling.plan_create", object, req->request_id, detail) != 0) {
+        sampler_db_failed(self->pg, rep);
+        goto done;
+    }
+    rpc_reply_created(rep, &plan.base);
+    if (idem_finish(self->pg, METHOD_CREATE, req->request_id, rep) != 0 ||
         pg_commit(self->pg) != 0) {
         sampler_db_failed(self->pg, rep);
         goto done;
     }
     log_info("plan %s: %s %s, frame %zu in %zu strata, %zu drawn, %zu inspector slots short", pid,
              in->quarter, in->region, di.nframe, r.nstrata, r.npicks, r.short_inspectors);
-    rpc_reply_created(rep, &plan.base);
 done:
     free(detail);
     pg_free(&res);

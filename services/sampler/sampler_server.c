@@ -1,6 +1,6 @@
 /*
  * sampler_server.c - the sampler worker: settings table, method table, housekeeping, loop,
- * and the write helpers every handler shares (request-id claims, stored answers, events).
+ * and the write helpers every handler shares (caller keys, events; request ids: common/idem.h).
  */
 #include "sampler_server.h"
 #include "log.h"
@@ -113,86 +113,6 @@ void sampler_caller_key(const Lz__Caller *c, char *buf, size_t len)
 {
     snprintf(buf, len, "%s/%" PRId64, c && c->role ? c->role : "none",
              c && c->has_token_id ? c->token_id : (int64_t)0);
-}
-
-int sampler_claim(pg_t *pg, const Lz__Envelope *req, const char *method,
-                  const ProtobufCMessageDescriptor *reply_desc, rpc_reply_t *rep)
-{
-    char caller[96];
-    sampler_caller_key(req->caller, caller, sizeof caller);
-    const char *params[] = {req->request_id, method, caller};
-    if (pg_begin(pg) != 0) {
-        sampler_db_failed(pg, rep);
-        return -1;
-    }
-    PGresult *res = pg_query_prepared(pg, "sampler_claim",
-                                      "INSERT INTO write_requests (request_id, method, caller, "
-                                      "status) VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING "
-                                      "RETURNING 1",
-                                      3, params);
-    if (!res) {
-        sampler_db_failed(pg, rep);
-        return -1;
-    }
-    int fresh = PQntuples(res) == 1;
-    pg_free(&res);
-    if (fresh)
-        return 1;
-    pg_rollback(pg);
-    res = pg_query_prepared(pg, "sampler_answer",
-                            "SELECT caller, status, encode(reply, 'hex') FROM write_requests "
-                            "WHERE request_id = $1 AND method = $2",
-                            2, params);
-    if (!res || PQntuples(res) != 1) {
-        pg_free(&res);
-        sampler_db_failed(pg, rep);
-        return -1;
-    }
-    const char *hex = pg_str(res, 0, 2);
-    if (strcmp(pg_str(res, 0, 0), caller) != 0 || pg_int(res, 0, 1) != LZ__STATUS__CREATED ||
-        !hex) {
-        rpc_reply_error(rep, LZ__STATUS__CONFLICT, "request_id",
-                        "request_id %s was already used for another request", req->request_id);
-        pg_free(&res);
-        return 0;
-    }
-    size_t hlen = strlen(hex), blen = 0;
-    uint8_t *bin = xmalloc(hlen / 2 + 1);
-    ProtobufCMessage *first = NULL;
-    if (sodium_hex2bin(bin, hlen / 2 + 1, hex, hlen, NULL, &blen, NULL) == 0)
-        first = protobuf_c_message_unpack(reply_desc, NULL, blen, bin);
-    if (first) {
-        rpc_reply_created(rep, first);
-        protobuf_c_message_free_unpacked(first, NULL);
-    } else {
-        log_error("stored answer of request %s does not parse", req->request_id);
-        rpc_reply_error(rep, LZ__STATUS__INTERNAL, NULL, "stored answer does not parse");
-    }
-    free(bin);
-    pg_free(&res);
-    return 0;
-}
-
-int sampler_store_answer(pg_t *pg, const Lz__Envelope *req, const char *method,
-                         const ProtobufCMessage *msg)
-{
-    size_t len = protobuf_c_message_get_packed_size(msg);
-    uint8_t *buf = xmalloc(len + 1);
-    protobuf_c_message_pack(msg, buf);
-    char *hex = xmalloc(2 * len + 3);
-    hex[0] = '\\';
-    hex[1] = 'x';
-    sodium_bin2hex(hex + 2, 2 * len + 1, buf, len);
-    char st[8];
-    snprintf(st, sizeof st, "%d", (int)LZ__STATUS__CREATED);
-    const char *params[] = {req->request_id, method, st, hex};
-    int rc = pg_exec(pg,
-                     "UPDATE write_requests SET status = $3::int, reply = $4::bytea "
-                     "WHERE request_id = $1 AND method = $2",
-                     4, params);
-    free(hex);
-    free(buf);
-    return rc;
 }
 
 int sampler_event(pg_t *pg, const char *topic, int64_t business_id, const ProtobufCMessage *msg)

@@ -56,20 +56,9 @@ void sampler_declare_conflict(void *ctx, const Lz__Envelope *req, rpc_reply_t *r
 
 /* ---- write helpers shared by the handlers ---- */
 
-/* "role/token id": who owns a request id (buf of at least 96 bytes). */
+/* "role/token id": who created a plan (buf of at least 96 bytes). */
 void sampler_caller_key(const Lz__Caller *c, char *buf, size_t len);
 
-/*
- * Claim req's request id for method inside a new transaction.  Returns 1 when it is
- * new (the transaction stays open), 0 when it was answered before (rep holds that
- * answer again, unpacked as reply_desc, or CONFLICT when another caller used it), -1 on
- * failure (rep set, rolled back).
- */
-int sampler_claim(pg_t *pg, const Lz__Envelope *req, const char *method,
-                  const ProtobufCMessageDescriptor *reply_desc, rpc_reply_t *rep);
-/* Store the answer msg (status CREATED) under the request id in the open transaction; 0 or -1. */
-int sampler_store_answer(pg_t *pg, const Lz__Envelope *req, const char *method,
-                         const ProtobufCMessage *msg);
 /* Write msg to the outbox under topic keyed by the business id; 0 or -1. */
 int sampler_event(pg_t *pg, const char *topic, int64_t business_id, const ProtobufCMessage *msg);
 /* Roll back and answer UNAVAILABLE. */

@@ -7,6 +7,7 @@
  */
 #include "audit.h"
 #include "clock.h"
+#include "idem.h"
 #include "log.h"
 #include "mem.h"
 #include "scheduler.pb-c.h"
@@ -442,31 +443,6 @@ void sched_h_get_ladder(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
         protobuf_c_message_free_unpacked(&m->base, NULL);
 }
 
-/* The answer stored for request id rid of method (a repeat): true and rep set, or false. */
-static bool s_repeat(sched_t *s, const char *rid, const char *method, rpc_reply_t *rep)
-{
-    const char *p[2] = {rid, method};
-    PGresult *r =
-        pg_query_prepared(s->pg, "sched_repeat",
-                          "SELECT status, reply FROM write_requests WHERE request_id = $1 "
-                          "AND method = $2",
-                          2, p);
-    bool seen = r && PQntuples(r) == 1;
-    if (seen) {
-        size_t len = 0;
-        unsigned char *bytes = PQunescapeBytea((const unsigned char *)pg_str(r, 0, 1), &len);
-        rpc_reply_clear(rep);
-        rep->status = (Lz__Status)pg_int(r, 0, 0);
-        if (bytes && len) {
-            rep->payload = xmemdup(bytes, len);
-            rep->payload_len = len;
-        }
-        PQfreemem(bytes);
-    }
-    pg_free(&r);
-    return seen;
-}
-
 void sched_h_put_ladder(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
 {
     sched_t *s = ctx;
@@ -484,8 +460,6 @@ void sched_h_put_ladder(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
         rpc_reply_error(rep, LZ__STATUS__MISSING_FIELD, "request_id", "request_id is required");
         goto out;
     }
-    if (s_repeat(s, req->request_id, method, rep))
-        goto out;
     ladder_t l;
     memset(&l, 0, sizeof l);
     snprintf(l.name, sizeof l.name, "%s", m->name);
@@ -530,8 +504,8 @@ void sched_h_put_ladder(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
     }
     const char *who = req->caller && req->caller->name ? req->caller->name : "?";
     const char *p1[2] = {l.name, who};
-    if (pg_begin(s->pg) != 0)
-        goto fail;
+    if (idem_begin_req(s->pg, method, req, rep) != 1)
+        goto out;
     PGresult *r = pg_query(
         s->pg, "UPDATE ladders SET updated_at = now(), updated_by = $2 WHERE name = $1", 2, p1);
     if (!r)
@@ -573,23 +547,9 @@ void sched_h_put_ladder(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
     if (audit_write(s->pg, req->caller, "ladder.update", object, req->request_id, NULL) != 0)
         goto fail;
     s_ladder_reply(s, l.name, rep);
-    if (rep->status != LZ__STATUS__OK)
+    if (rep->status != LZ__STATUS__OK || idem_finish(s->pg, method, req->request_id, rep) != 0 ||
+        pg_commit(s->pg) != 0)
         goto fail;
-    {
-        char status[8];
-        snprintf(status, sizeof status, "%d", (int)rep->status);
-        size_t hexlen = 0;
-        unsigned char *esc = PQescapeByteaConn(
-            pg_conn(s->pg), rep->payload ? rep->payload : (uint8_t *)"", rep->payload_len, &hexlen);
-        const char *p4[5] = {req->request_id, method, who, status, (const char *)esc};
-        int rc = pg_exec(s->pg,
-                         "INSERT INTO write_requests (request_id, method, caller, status, reply) "
-                         "VALUES ($1, $2, $3, $4::int, $5::bytea)",
-                         5, p4);
-        PQfreemem(esc);
-        if (rc != 0 || pg_commit(s->pg) != 0)
-            goto fail;
-    }
     goto out;
 fail:
     pg_rollback(s->pg);

@@ -108,6 +108,51 @@ int main(void)
     pg_rollback(pg);
     rpc_reply_clear(&rep);
 
+    /* idem_begin_req: the envelope's request id and caller */
+    Lz__Caller who = LZ__CALLER__INIT;
+    who.role = "cadre";
+    who.has_cadre_id = who.has_token_id = 1;
+    who.cadre_id = 5;
+    who.token_id = 3;
+    Lz__Envelope env = LZ__ENVELOPE__INIT;
+    env.caller = &who;
+    s_check(idem_begin_req(pg, "test.req", &env, &rep) == -1 &&
+                rep.status == LZ__STATUS__MISSING_FIELD && rep.field &&
+                strcmp(rep.field, "request_id") == 0 && !pg_in_transaction(pg),
+            "no request id: missing_field on request_id, nothing open");
+    rpc_reply_clear(&rep);
+    char longid[80];
+    memset(longid, 'x', 65);
+    longid[65] = '\0';
+    env.request_id = longid;
+    s_check(idem_begin_req(pg, "test.req", &env, &rep) == -1 &&
+                rep.status == LZ__STATUS__INVALID_FIELD && !pg_in_transaction(pg),
+            "a request id of 65 characters: invalid_field, nothing open");
+    rpc_reply_clear(&rep);
+    env.request_id = s_rid;
+    s_check(idem_begin_req(pg, "test.req", &env, &rep) == 1, "an envelope's id is claimed");
+    rpc_reply_ok(&rep, NULL);
+    rep.payload = xmemdup("req", 3);
+    rep.payload_len = 3;
+    s_check(idem_finish(pg, "test.req", s_rid, &rep) == 0 && pg_commit(pg) == 0,
+            "its answer is stored");
+    rpc_reply_clear(&rep);
+    s_check(idem_begin_req(pg, "test.req", &env, &rep) == 0 && rep.status == LZ__STATUS__OK &&
+                rep.payload_len == 3 && memcmp(rep.payload, "req", 3) == 0,
+            "the same caller again gets the answer");
+    rpc_reply_clear(&rep);
+    char key[IDEM_CALLER_MAX];
+    idem_caller_key(&who, key, sizeof key);
+    s_check(strcmp(key, "cadre:5:t3") == 0 && idem_begin(pg, "test.req", s_rid, key, &rep) == 0 &&
+                rep.payload_len == 3,
+            "idem_begin_req keys the caller as idem_caller_key does");
+    rpc_reply_clear(&rep);
+    who.token_id = 4;
+    s_check(idem_begin_req(pg, "test.req", &env, &rep) == 0 && rep.status == LZ__STATUS__CONFLICT &&
+                !pg_in_transaction(pg),
+            "the same cadre with another token gets a conflict");
+    rpc_reply_clear(&rep);
+
     const char *params[] = {s_rid};
     pg_exec(pg, "DELETE FROM write_requests WHERE request_id = $1", 1, params);
     pg_destroy(&pg);

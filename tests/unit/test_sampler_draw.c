@@ -27,8 +27,12 @@ static sample_unit_t *s_frame(size_t nstrata, size_t per, size_t *n)
     size_t k = 0;
     for (size_t s = 0; s < nstrata; s++)
         for (size_t i = 0; i < per; i++, k++) {
-            snprintf(u[k].stratum, sizeof u[k].stratum, "9901%02zu%03zu%03zu", s / 100 + 1,
-                     s % 100 + 1, (size_t)1);
+            /* 12 digits: 9901, district (2), township (3), community 001 */
+            char code[40];
+            snprintf(code, sizeof code, "9901%02u%03u001", (unsigned)(s / 100 % 100 + 1),
+                     (unsigned)(s % 100 + 1));
+            memcpy(u[k].stratum, code, 12);
+            u[k].stratum[12] = '\0';
             u[k].business_id = (int64_t)(k + 1);
             u[k].weight = (uint32_t)(k % 4 + 1);
         }
