@@ -37,8 +37,6 @@ const cfg_spec_t scheduler_spec[] = {
     {"LZ_SCHEDULER_CATCHUP_MAX_S", CFG_INT, "3456000", 86400, 63244800, false,
      "longest downtime a sweep catches up (40 days)"},
     {"LZ_SCHEDULER_BATCH", CFG_INT, "2000", 1, 100000, false, "tasks per escalation transaction"},
-    {"LZ_SCHEDULER_PAGE", CFG_INT, "100000", 100, 10000000, false,
-     "businesses read per page at a deadline"},
     {"LZ_UNASSIGNED_GRACE_DAYS", CFG_INT, "9", 0, 366, false,
      "days an active business may stay without a cadre (7 working days)"},
     {"LZ_VISIT_PRESET", CFG_STR, "default", 1, 16, false,
@@ -76,7 +74,6 @@ int sched_configure(sched_t *self, const cfg_t *cfg)
     self->catchup_max_s = cfg_int(cfg, "LZ_SCHEDULER_CATCHUP_MAX_S");
     self->unassigned_grace_s = cfg_int(cfg, "LZ_UNASSIGNED_GRACE_DAYS") * 86400;
     self->batch = (int)cfg_int(cfg, "LZ_SCHEDULER_BATCH");
-    self->page = (int)cfg_int(cfg, "LZ_SCHEDULER_PAGE");
     self->relay_batch = (int)cfg_int(cfg, "LZ_RELAY_BATCH");
     self->auto_sweep = cfg_bool(cfg, "LZ_SCHEDULER_AUTO_SWEEP");
     self->sweep_interval_ms = cfg_int(cfg, "LZ_SCHEDULER_SWEEP_MS");

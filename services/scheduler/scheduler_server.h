@@ -32,7 +32,6 @@ typedef struct {
     int64_t unassigned_grace_s;      /* LZ_UNASSIGNED_GRACE_DAYS in seconds */
     visit_freq_t visit_freq[4];      /* city, county, township, village */
     int batch;                       /* tasks per escalation transaction */
-    int page;                        /* businesses per page at a deadline */
     int relay_batch;
     bool auto_sweep; /* LZ_SCHEDULER_AUTO_SWEEP */
     int64_t sweep_interval_ms;

@@ -28,6 +28,9 @@
 
 #define DEADLINES_MAX 2048
 #define COPY_MAX      ((size_t)256 * 1024 * 1024)
+/* missing businesses of one deadline as COPY text, ~21 bytes each: a day nobody delivered in a
+ * registry of 15M is ~320 MB */
+#define MISSING_MAX ((size_t)768 * 1024 * 1024)
 
 /* ---- small helpers ---------------------------------------------------------- */
 
@@ -205,20 +208,154 @@ static int s_write_stats(sched_t *s, const deadline_t *d, region_counts_t *rc)
         2, p);
 }
 
+/* The businesses of the scope whose day is a declared rest day, as a bitmap (caller frees). */
+static int s_rest_bitmap(sched_t *s, const char *day, unsigned char **bm, size_t *len)
+{
+    *bm = NULL;
+    *len = 0;
+    if (!day[0])
+        return 0;
+    const char *p[1] = {day};
+    PGresult *r =
+        pg_query_prepared(s->pg, "sched_rest_days",
+                          "SELECT business_id FROM business_rest_days WHERE day = $1::date", 1, p);
+    if (!r)
+        return -1;
+    int64_t maxid = -1;
+    for (int i = 0; i < PQntuples(r); i++)
+        if (pg_int(r, i, 0) > maxid)
+            maxid = pg_int(r, i, 0);
+    *len = maxid >= 0 ? (size_t)(maxid / 8 + 1) : 0;
+    *bm = xcalloc(*len ? *len : 1, 1);
+    for (int i = 0; i < PQntuples(r); i++)
+        bitmap_set(*bm, *len, pg_int(r, i, 0));
+    pg_free(&r);
+    return 0;
+}
+
+/* "t"/"f" at *p (a COPY text field): its value, *p moved past the field's tab. */
+static bool s_field_bool(const char **p, const char *end)
+{
+    bool v = *p < end && **p == 't';
+    while (*p < end && **p != '\t')
+        (*p)++;
+    if (*p < end)
+        (*p)++;
+    return v;
+}
+
+/*
+ * Stream the scope's businesses (COPY text: id, region, active, created before the deadline,
+ * changed at or after it) and count them: owed / submitted / missing per community, the missing
+ * ones appended to miss as COPY rows "id\tregion\n".  One pass, no paging: 15M rows are a few
+ * seconds of server time, and the client keeps only the counts and the missing rows.
+ */
+static int s_owed_scan(sched_t *s, const deadline_t *d, const unsigned char *done, size_t donelen,
+                       const unsigned char *rest, size_t restlen, region_counts_t *counts,
+                       buf_t *miss)
+{
+    char dl[24];
+    s_i64(dl, sizeof dl, d->deadline);
+    char *like = s_scope_like(s);
+    const char *p[2] = {dl, like};
+    /* COPY takes no parameters: they go in as transaction-local settings */
+    int rc = pg_exec(s->pg,
+                     "SELECT set_config('lz.sched_deadline', $1, true), "
+                     "set_config('lz.sched_like', $2, true)",
+                     2, p);
+    free(like);
+    if (rc != 0)
+        return -1;
+    PGconn *conn = pg_conn(s->pg);
+    PGresult *res = PQexec(conn, "COPY (SELECT b.id, b.region_code, b.status = 'active', "
+                                 "b.created_at < q.dl, b.updated_at >= q.dl "
+                                 "FROM businesses b, (SELECT to_timestamp(current_setting("
+                                 "'lz.sched_deadline')::bigint) AS dl, current_setting("
+                                 "'lz.sched_like') AS lk) q WHERE b.region_code LIKE q.lk) "
+                                 "TO STDOUT");
+    if (PQresultStatus(res) != PGRES_COPY_OUT) {
+        log_error("owed scan: %s", PQerrorMessage(conn));
+        PQclear(res);
+        return -1;
+    }
+    PQclear(res);
+    rc = 0;
+    char last_code[REGION_CODE_LEN + 1] = "";
+    region_count_t *c = NULL;
+    char *row;
+    int n;
+    while ((n = PQgetCopyData(conn, &row, 0)) > 0) {
+        const char *q = row, *end = row + n;
+        int64_t id = 0;
+        while (q < end && *q >= '0' && *q <= '9')
+            id = id * 10 + (*q++ - '0');
+        if (q + 1 + REGION_CODE_LEN >= end || *q != '\t') {
+            PQfreemem(row);
+            rc = -1;
+            continue;
+        }
+        const char *code = q + 1;
+        q = code + REGION_CODE_LEN + 1;
+        owe_facts_t f = {.active = s_field_bool(&q, end)};
+        /* the comparisons with the deadline were made by the server: stand-in instants */
+        f.created_at = s_field_bool(&q, end) ? d->deadline - 1 : d->deadline;
+        f.changed_at = s_field_bool(&q, end) ? d->deadline : d->deadline - 1;
+        f.rest_day = bitmap_test(rest, restlen, id);
+        if (deadline_owes(&f, d->deadline)) {
+            if (!c || memcmp(last_code, code, REGION_CODE_LEN) != 0) {
+                char tmp[REGION_CODE_LEN + 1];
+                memcpy(tmp, code, REGION_CODE_LEN);
+                tmp[REGION_CODE_LEN] = '\0';
+                c = region_counts_get(counts, tmp);
+                memcpy(last_code, tmp, sizeof last_code);
+            }
+            if (c) {
+                c->owed++;
+                if (bitmap_test(done, donelen, id)) {
+                    c->submitted++;
+                } else {
+                    c->missing++;
+                    buf_printf(miss, "%" PRId64 "\t%.12s\n", id, code);
+                }
+            }
+        }
+        PQfreemem(row);
+    }
+    if (n == -2) {
+        log_error("owed scan: %s", PQerrorMessage(conn));
+        rc = -1;
+    }
+    while ((res = PQgetResult(conn)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            log_error("owed scan: %s", PQresultErrorMessage(res));
+            rc = -1;
+        }
+        PQclear(res);
+    }
+    if (rc == 0 && buf_overflowed(miss)) {
+        log_error("owed scan: more missing businesses than the buffer holds");
+        rc = -1;
+    }
+    return rc;
+}
+
 /* One ledger deadline inside the caller's transaction; *opened gets the tasks opened. */
 static int s_ledger_deadline(sched_t *s, const deadline_t *d, const ladder_t *ladder,
                              int64_t *opened)
 {
-    unsigned char *bm = NULL;
-    size_t bmlen = 0;
+    unsigned char *bm = NULL, *rest = NULL;
+    size_t bmlen = 0, restlen = 0;
     bool from_pg = false;
     int rc = -1;
     region_counts_t *counts = region_counts_new();
     region_counts_t *extra = region_counts_new();
-    buf_t *miss = buf_new(COPY_MAX);
-    char *like = s_scope_like(s);
+    buf_t *miss = buf_new(MISSING_MAX);
+    int64_t t0 = clock_mono_ms(), t1 = 0, t2 = 0, t3 = 0;
+    char day[16] = "";
+    if (!strcmp(d->kind, "daily"))
+        snprintf(day, sizeof day, "%s", d->period);
     if (s_done_bitmap(s, d, &bm, &bmlen, &from_pg) != 0 ||
-        (!from_pg && s_counters(s, d, extra) != 0))
+        (!from_pg && s_counters(s, d, extra) != 0) || s_rest_bitmap(s, day, &rest, &restlen) != 0)
         goto out;
     if (pg_exec(s->pg,
                 "CREATE TEMP TABLE IF NOT EXISTS sched_missing (business_id bigint, region_code "
@@ -226,57 +363,9 @@ static int s_ledger_deadline(sched_t *s, const deadline_t *d, const ladder_t *la
                 "ON COMMIT DELETE ROWS",
                 0, NULL) != 0)
         goto out;
-    char day[16] = "";
-    if (!strcmp(d->kind, "daily"))
-        snprintf(day, sizeof day, "%s", d->period);
-    char pagesz[16];
-    snprintf(pagesz, sizeof pagesz, "%d", s->page);
-    int64_t last = 0;
-    for (;;) {
-        char lastid[24];
-        s_i64(lastid, sizeof lastid, last);
-        const char *p[4] = {lastid, like, pagesz, day[0] ? day : NULL};
-        PGresult *r = pg_query_prepared(
-            s->pg, "sched_owed_page",
-            "SELECT b.id, b.region_code, b.status = 'active', extract(epoch FROM "
-            "b.created_at)::bigint, "
-            "extract(epoch FROM b.updated_at)::bigint, "
-            "($4::date IS NOT NULL AND EXISTS (SELECT 1 FROM business_rest_days r "
-            "  WHERE r.business_id = b.id AND r.day = $4::date)) "
-            "FROM businesses b WHERE b.id > $1::bigint AND b.region_code LIKE $2 "
-            "ORDER BY b.id LIMIT $3::int",
-            4, p);
-        if (!r)
-            goto out;
-        int n = PQntuples(r);
-        for (int i = 0; i < n; i++) {
-            int64_t id = pg_int(r, i, 0);
-            const char *region = pg_str(r, i, 1);
-            owe_facts_t f = {.active = pg_bool(r, i, 2),
-                             .created_at = pg_int(r, i, 3),
-                             .changed_at = pg_int(r, i, 4),
-                             .rest_day = pg_bool(r, i, 5)};
-            last = id;
-            if (!deadline_owes(&f, d->deadline))
-                continue;
-            region_count_t *c = region_counts_get(counts, region);
-            if (!c)
-                continue;
-            c->owed++;
-            if (bitmap_test(bm, bmlen, id)) {
-                c->submitted++;
-            } else {
-                c->missing++;
-                buf_printf(miss, "%" PRId64 "\t%s\n", id, region);
-            }
-        }
-        pg_free(&r);
-        if (buf_len(miss) > 4 * 1024 * 1024 &&
-            s_flush_copy(s, "COPY sched_missing FROM STDIN", miss) != 0)
-            goto out;
-        if (n < s->page)
-            break;
-    }
+    if (s_owed_scan(s, d, bm, bmlen, rest, restlen, counts, miss) != 0)
+        goto out;
+    t1 = clock_mono_ms();
     if (s_flush_copy(s, "COPY sched_missing FROM STDIN", miss) != 0)
         goto out;
     /* late and problems per community, then every ancestor */
@@ -293,10 +382,10 @@ static int s_ledger_deadline(sched_t *s, const deadline_t *d, const ladder_t *la
     snprintf(kind, sizeof kind, "ledger_%s", d->kind);
     s_i64(dl, sizeof dl, d->deadline);
     int64_t due;
-    if (ladder_next_due(ladder, d->deadline, 0, &due))
+    bool has_first = ladder_next_due(ladder, d->deadline, 0, &due);
+    if (has_first)
         s_i64(first, sizeof first, due);
-    const char *p[5] = {kind, d->period, dl,
-                        ladder_next_due(ladder, d->deadline, 0, &due) ? first : NULL, ladder->name};
+    const char *p[5] = {kind, d->period, dl, has_first ? first : NULL, ladder->name};
     PGresult *ins = pg_query(
         s->pg,
         "INSERT INTO tasks (kind, ladder, business_id, region_code, period, deadline, opened_at, "
@@ -304,18 +393,23 @@ static int s_ledger_deadline(sched_t *s, const deadline_t *d, const ladder_t *la
         "SELECT $1, $5, m.business_id, m.region_code, $2, to_timestamp($3::bigint), "
         "to_timestamp($3::bigint), to_timestamp($4::bigint), $1 || ':' || m.business_id || ':' || "
         "$2 "
-        "FROM sched_missing m ON CONFLICT (dedupe) DO NOTHING",
+        "FROM sched_missing m ORDER BY m.business_id ON CONFLICT (dedupe) DO NOTHING",
         5, p);
     if (!ins)
         goto out;
     *opened = strtoll(PQcmdTuples(ins), NULL, 10);
     pg_free(&ins);
+    t2 = clock_mono_ms();
     if (s_write_stats(s, d, counts) != 0)
         goto out;
+    t3 = clock_mono_ms();
+    log_info("deadline %s %s timing: owed and missing sets %" PRId64 " ms, tasks %" PRId64
+             " ms, region counts %" PRId64 " ms",
+             d->kind, d->period, t1 - t0, t2 - t1, t3 - t2);
     rc = 0;
 out:
-    free(like);
     free(bm);
+    free(rest);
     buf_destroy(&miss);
     region_counts_destroy(&counts);
     region_counts_destroy(&extra);
@@ -479,7 +573,10 @@ static int s_process_deadline(sched_t *s, const deadline_t *d, const ladder_t *l
 
 /* ---- unassigned businesses and unanswered warnings ------------------------------------ */
 
-static int s_unassigned(sched_t *s, int64_t as_of, const ladder_t *visit, sweep_result_t *res)
+/* Unassigned businesses: open their tasks when open_new (a scan of the whole registry: once a
+ * day), and close those of businesses that got a cadre or stopped (every sweep). */
+static int s_unassigned(sched_t *s, int64_t as_of, bool open_new, const ladder_t *visit,
+                        sweep_result_t *res)
 {
     char *like = s_scope_like(s);
     char asof[24], grace[24], d0[24];
@@ -488,30 +585,39 @@ static int s_unassigned(sched_t *s, int64_t as_of, const ladder_t *visit, sweep_
     int64_t first = visit->nsteps ? visit->steps[0].delay_s : 0;
     s_i64(d0, sizeof d0, first);
     const char *p[4] = {like, asof, grace, d0};
-    PGresult *r = pg_query(
-        s->pg,
-        "WITH n AS MATERIALIZED ("
-        "  SELECT b.id, b.region_code, b.created_at FROM businesses b "
-        "  WHERE b.status = 'active' AND b.region_code LIKE $1 "
-        "  AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.business_id = b.id AND a.until IS "
-        "NULL)), "
-        "u AS (SELECT n.id, n.region_code, extract(epoch FROM coalesce((SELECT max(a.until) "
-        "  FROM assignments a WHERE a.business_id = n.id), n.created_at))::bigint AS since FROM n) "
-        "INSERT INTO tasks (kind, ladder, business_id, region_code, period, deadline, opened_at, "
-        "next_step_at, dedupe) "
-        "SELECT 'unassigned', 'visit', u.id, left(u.region_code, 9) || '000', "
-        "  to_char(to_timestamp(u.since) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'), "
-        "  to_timestamp(u.since + $3::bigint), to_timestamp(u.since + $3::bigint), "
-        "  to_timestamp(u.since + $3::bigint + $4::bigint), 'unassigned:' || u.id || ':' || "
-        "u.since "
-        "FROM u WHERE u.since + $3::bigint <= $2::bigint "
-        "ON CONFLICT (dedupe) DO NOTHING",
-        4, p);
-    if (!r) {
+    PGresult *r =
+        !open_new
+            ? NULL
+            : pg_query(
+                  s->pg,
+                  "WITH n AS MATERIALIZED ("
+                  "  SELECT b.id, b.region_code, b.created_at FROM businesses b "
+                  "  WHERE b.status = 'active' AND b.region_code LIKE $1 "
+                  "  AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.business_id = b.id AND "
+                  "a.until IS "
+                  "NULL)), "
+                  "u AS (SELECT n.id, n.region_code, extract(epoch FROM coalesce((SELECT "
+                  "max(a.until) "
+                  "  FROM assignments a WHERE a.business_id = n.id), n.created_at))::bigint AS "
+                  "since FROM n) "
+                  "INSERT INTO tasks (kind, ladder, business_id, region_code, period, deadline, "
+                  "opened_at, "
+                  "next_step_at, dedupe) "
+                  "SELECT 'unassigned', 'visit', u.id, left(u.region_code, 9) || '000', "
+                  "  to_char(to_timestamp(u.since) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'), "
+                  "  to_timestamp(u.since + $3::bigint), to_timestamp(u.since + $3::bigint), "
+                  "  to_timestamp(u.since + $3::bigint + $4::bigint), 'unassigned:' || u.id || ':' "
+                  "|| "
+                  "u.since "
+                  "FROM u WHERE u.since + $3::bigint <= $2::bigint "
+                  "ON CONFLICT (dedupe) DO NOTHING",
+                  4, p);
+    if (open_new && !r) {
         free(like);
         return -1;
     }
-    res->opened += strtoll(PQcmdTuples(r), NULL, 10);
+    if (r)
+        res->opened += strtoll(PQcmdTuples(r), NULL, 10);
     pg_free(&r);
     const char *q[2] = {like, asof};
     r = pg_query(s->pg,
@@ -876,30 +982,38 @@ static int s_fire(sched_t *s, const s_task_t *t, const ladder_t *l, int stepno, 
     return 0;
 }
 
-/* One batch of due tasks in one transaction.  Returns tasks handled (0: none due), or -1. */
-static int s_escalate_batch(sched_t *s, int64_t as_of, const ladder_t *ladders, int nladders,
-                            const s_regions_t *regions, sweep_result_t *res)
+/*
+ * One batch of due tasks in one transaction: ids[0..nids) (a slice of the sweep's list of due
+ * tasks), locked and re-checked (a task closed or fired meanwhile is left out; one locked by
+ * someone else is skipped and found by the next pass).  Returns tasks handled, or -1.
+ */
+static int s_escalate_batch(sched_t *s, int64_t as_of, const int64_t *ids_in, int nids,
+                            const ladder_t *ladders, int nladders, const s_regions_t *regions,
+                            sweep_result_t *res)
 {
-    char *like = s_scope_like(s);
-    char asof[24], lim[16];
+    char asof[24];
     s_i64(asof, sizeof asof, as_of);
-    snprintf(lim, sizeof lim, "%d", s->batch);
+    buf_t *list = buf_new(COPY_MAX);
+    buf_putc(list, '{');
+    for (int i = 0; i < nids; i++)
+        buf_printf(list, "%s%" PRId64, i ? "," : "", ids_in[i]);
+    buf_putc(list, '}');
     if (pg_begin(s->pg) != 0) {
-        free(like);
+        buf_destroy(&list);
         return -1;
     }
-    const char *p[3] = {asof, like, lim};
+    const char *p[2] = {buf_data(list), asof};
     PGresult *r = pg_query_prepared(
-        s->pg, "sched_due",
+        s->pg, "sched_due_batch",
         "SELECT t.id, t.kind, t.ladder, coalesce(t.business_id, 0), coalesce(t.cadre_id, 0), "
         "t.region_code, t.period, t.step, extract(epoch FROM t.deadline)::bigint, "
         "b.name, b.head_name, b.head_phone, b.officer_name, b.officer_phone "
         "FROM tasks t LEFT JOIN businesses b ON b.id = t.business_id "
-        "WHERE t.status = 'open' AND t.next_step_at <= to_timestamp($1::bigint) "
-        "AND t.region_code LIKE $2 "
-        "ORDER BY t.next_step_at, t.id LIMIT $3::int FOR UPDATE OF t SKIP LOCKED",
-        3, p);
-    free(like);
+        "WHERE t.id = ANY($1::bigint[]) AND t.status = 'open' "
+        "AND t.next_step_at <= to_timestamp($2::bigint) "
+        "ORDER BY t.next_step_at, t.id FOR UPDATE OF t SKIP LOCKED",
+        2, p);
+    buf_destroy(&list);
     if (!r) {
         pg_rollback(s->pg);
         return -1;
@@ -910,7 +1024,25 @@ static int s_escalate_batch(sched_t *s, int64_t as_of, const ladder_t *ladders, 
         pg_rollback(s->pg);
         return 0;
     }
-    /* the cadres of these businesses, and the tasks' own cadres */
+    /* the cadres of these businesses, and the tasks' own cadres: only when a step due names one */
+    bool need_cadres = false;
+    for (int i = 0; i < n && !need_cadres; i++) {
+        const ladder_t *l = NULL;
+        for (int k = 0; k < nladders; k++)
+            if (!strcmp(ladders[k].name, pg_str(r, i, 2)))
+                l = &ladders[k];
+        int step = (int)pg_int(r, i, 7);
+        int due_n = l ? ladder_due_count(l, pg_int(r, i, 8), step, as_of) : 0;
+        for (int k = step + 1; k <= step + due_n && !need_cadres; k++) {
+            const ladder_step_t *st = ladder_step(l, k);
+            for (int j = 0; st && j < st->nrecipients; j++) {
+                ladder_role_t role;
+                if (ladder_role_parse(st->r[j].role, &role) == 0 &&
+                    (role.kind == ROLE_CADRE || role.kind == ROLE_CADRE_AT))
+                    need_cadres = true;
+            }
+        }
+    }
     buf_t *ids = buf_new(COPY_MAX), *own_ids = buf_new(COPY_MAX);
     buf_putc(ids, '{');
     buf_putc(own_ids, '{');
@@ -920,6 +1052,12 @@ static int s_escalate_batch(sched_t *s, int64_t as_of, const ladder_t *ladders, 
     }
     buf_putc(ids, '}');
     buf_putc(own_ids, '}');
+    if (!need_cadres) {
+        buf_reset(ids);
+        buf_reset(own_ids);
+        buf_append_str(ids, "{}");
+        buf_append_str(own_ids, "{}");
+    }
     const char *cp[2] = {buf_data(ids), buf_data(own_ids)};
     PGresult *cr = pg_query_prepared(
         s->pg, "sched_cadres",
@@ -1024,6 +1162,56 @@ static int s_escalate_batch(sched_t *s, int64_t as_of, const ladder_t *ladders, 
     return n;
 }
 
+/*
+ * Every ladder step due by as_of: the due tasks' ids are listed once in firing order
+ * (next_step_at, id) - one index range scan - and handled s->batch at a time; a second pass
+ * picks up what was locked by someone else, until a pass handles nothing.  0 or -1.
+ */
+static int s_escalate(sched_t *s, int64_t as_of, const ladder_t *ladders, int nladders,
+                      const s_regions_t *regions, sweep_result_t *res)
+{
+    char *like = s_scope_like(s);
+    char asof[24];
+    s_i64(asof, sizeof asof, as_of);
+    const char *p[2] = {asof, like};
+    int rc = 0;
+    for (;;) {
+        int64_t t0 = clock_mono_ms();
+        PGresult *r = pg_query_prepared(
+            s->pg, "sched_due_list",
+            "SELECT t.id FROM tasks t WHERE t.status = 'open' "
+            "AND t.next_step_at <= to_timestamp($1::bigint) AND t.region_code LIKE $2 "
+            "ORDER BY t.next_step_at, t.id",
+            2, p);
+        if (!r) {
+            rc = -1;
+            break;
+        }
+        int n = PQntuples(r);
+        int64_t *ids = xmalloc(((size_t)n + 1) * sizeof *ids);
+        for (int i = 0; i < n; i++)
+            ids[i] = pg_int(r, i, 0);
+        pg_free(&r);
+        int64_t handled = 0;
+        for (int off = 0; off < n && rc == 0; off += s->batch) {
+            int m = s_escalate_batch(s, as_of, ids + off, n - off < s->batch ? n - off : s->batch,
+                                     ladders, nladders, regions, res);
+            if (m < 0)
+                rc = -1;
+            else
+                handled += m;
+        }
+        free(ids);
+        if (n > 0)
+            log_info("escalation: %d tasks due, %" PRId64 " handled in %" PRId64 " ms", n, handled,
+                     clock_mono_ms() - t0);
+        if (rc != 0 || handled == 0)
+            break;
+    }
+    free(like);
+    return rc;
+}
+
 /* ---- the sweep ------------------------------------------------------------------- */
 
 static int s_lock(sched_t *s, bool take)
@@ -1077,7 +1265,11 @@ int sched_sweep(sched_t *s, int64_t as_of, sweep_result_t *res)
     if (s_warnings(s, as_of, &ladders[1], res) != 0)
         goto out;
     int64_t t2 = clock_mono_ms();
-    if (s_unassigned(s, as_of, &ladders[1], res) != 0)
+    /* the unassigned scan reads the whole registry: once a day, the first sweep past midnight */
+    int y, m, d;
+    local_date(as_of, &y, &m, &d);
+    int64_t midnight = local_midnight(y, m, d);
+    if (s_unassigned(s, as_of, midnight > from && midnight <= as_of, &ladders[1], res) != 0)
         goto out;
     int64_t t3 = clock_mono_ms();
     if (s_regions_load(s, &regions) != 0)
@@ -1085,13 +1277,8 @@ int sched_sweep(sched_t *s, int64_t as_of, sweep_result_t *res)
     log_info("sweep timing: warnings %" PRId64 " ms, unassigned %" PRId64 " ms, regions %" PRId64
              " ms",
              t2 - t1, t3 - t2, clock_mono_ms() - t3);
-    for (;;) {
-        int m = s_escalate_batch(s, as_of, ladders, 2, &regions, res);
-        if (m < 0)
-            goto out;
-        if (m == 0)
-            break;
-    }
+    if (s_escalate(s, as_of, ladders, 2, &regions, res) != 0)
+        goto out;
     char asof[24];
     snprintf(asof, sizeof asof, "%" PRId64, as_of);
     const char *w[2] = {s->scope, asof};
