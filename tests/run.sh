@@ -63,7 +63,7 @@ unit() {
 }
 
 stack_up() {
-    echo "test stack (.run/test)"
+    echo "test stack (.run/$LZ_STACK)"
     tests/integration/cleanup.sh >/dev/null 2>&1 || true
     deploy/local/stack.sh wipe "$LZ_STACK" >/dev/null 2>&1 || true
     run_tap stack-start bash -c 'deploy/local/stack.sh start "$LZ_STACK" && echo "ok 1 - test stack starts"'
