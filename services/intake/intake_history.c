@@ -19,7 +19,7 @@
 #define S_BASE                                                                                     \
     "WITH t AS (SELECT (to_timestamp($3::float8) AT TIME ZONE 'Asia/Shanghai')::date AS today, "   \
     "to_timestamp($3::float8) AS now), "                                                           \
-    "biz AS (SELECT b.id, b.region_code, b.type, b.officer_name, "                                 \
+    "biz AS MATERIALIZED (SELECT b.id, b.region_code, b.type, b.officer_name, "                    \
     "(abs(hashtext('chronic:' || b.id)) % 100) < 12 AS chronic "                                   \
     "FROM businesses b WHERE b.region_code LIKE $1 AND b.status = 'active'), "
 
@@ -31,12 +31,13 @@
 static const char s_daily_sql[] = S_BASE
     "cl AS (SELECT DISTINCT ON (type) type, id FROM checklists WHERE kind = 'daily' "
     "ORDER BY type, version DESC), "
-    "codes AS (SELECT cl.type, cl.id, array_agg(i.code ORDER BY i.position) AS codes, "
+    "codes AS MATERIALIZED (SELECT cl.type, cl.id, array_agg(i.code ORDER BY i.position) AS codes, "
     "array_agg(i.text ORDER BY i.position) AS texts FROM cl "
     "JOIN checklist_items i ON i.checklist_id = cl.id "
     "WHERE i.required AND i.category <> '问题整改' GROUP BY cl.type, cl.id), "
     "days AS (SELECT (t.today - g)::date AS day FROM t, generate_series(1, $2::int) g), "
-    "cand AS (SELECT biz.*, d.day, codes.id AS checklist_id, codes.codes, codes.texts, "
+    "cand AS MATERIALIZED (SELECT biz.*, d.day, codes.id AS checklist_id, codes.codes, "
+    "codes.texts, "
     "abs(hashtext('day:' || biz.id || ':' || d.day)) % 1000 AS h, "
     "abs(hashtext('fail:' || biz.id || ':' || d.day)) AS hf "
     "FROM biz CROSS JOIN days d JOIN codes ON codes.type = biz.type "
@@ -109,13 +110,14 @@ static const char s_weekly_sql[] = S_BASE
     "w AS (SELECT wk.m, wk.m::timestamp AT TIME ZONE 'Asia/Shanghai' AS ws, "
     "(wk.m + 7)::timestamp AT TIME ZONE 'Asia/Shanghai' AS we FROM wk, t "
     "WHERE wk.m + 6 < t.today AND wk.m >= t.today - $2::int), "
-    "dc AS (SELECT r.business_id, w.m, count(*) AS n FROM records r JOIN w "
+    "dc AS MATERIALIZED (SELECT r.business_id, w.m, count(*) AS n FROM records r JOIN w "
     "ON r.period_start >= w.ws AND r.period_start < w.we "
     "WHERE r.kind = 'daily' AND r.region_code LIKE $1 GROUP BY 1, 2), "
-    "pc AS (SELECT p.business_id, w.m, count(*) AS n, count(p.fixed_at) AS fixed "
+    "pc AS MATERIALIZED (SELECT p.business_id, w.m, count(*) AS n, count(p.fixed_at) AS fixed "
     "FROM problems p JOIN w ON p.opened_at >= w.ws AND p.opened_at < w.we "
     "WHERE p.region_code LIKE $1 GROUP BY 1, 2), "
-    "cand AS (SELECT biz.*, w.m, cl.id AS checklist_id, coalesce(dc.n, 0) AS days_done, "
+    "cand AS MATERIALIZED (SELECT biz.*, w.m, cl.id AS checklist_id, coalesce(dc.n, 0) AS "
+    "days_done, "
     "coalesce(pc.n, 0) AS probs, coalesce(pc.fixed, 0) AS fixed, "
     "abs(hashtext('week:' || biz.id || ':' || w.m)) % 1000 AS h "
     "FROM biz CROSS JOIN w JOIN cl ON cl.type = biz.type "
@@ -152,10 +154,11 @@ static const char s_monthly_sql[] = S_BASE
     "date_trunc('month', t.today)::date AS e FROM t WHERE $2::int > 0), "
     "w AS (SELECT mo.m, mo.e, mo.m::timestamp AT TIME ZONE 'Asia/Shanghai' AS ws, "
     "mo.e::timestamp AT TIME ZONE 'Asia/Shanghai' AS we FROM mo), "
-    "pc AS (SELECT p.business_id, count(*) AS n, count(p.fixed_at) AS fixed "
+    "pc AS MATERIALIZED (SELECT p.business_id, count(*) AS n, count(p.fixed_at) AS fixed "
     "FROM problems p, w WHERE p.opened_at >= w.ws AND p.opened_at < w.we "
     "AND p.region_code LIKE $1 GROUP BY 1), "
-    "cand AS (SELECT biz.*, w.m, w.e, cl.id AS checklist_id, coalesce(pc.n, 0) AS probs, "
+    "cand AS MATERIALIZED (SELECT biz.*, w.m, w.e, cl.id AS checklist_id, coalesce(pc.n, 0) AS "
+    "probs, "
     "coalesce(pc.fixed, 0) AS fixed, abs(hashtext('month:' || biz.id || ':' || w.m)) % 1000 AS h "
     "FROM biz CROSS JOIN w JOIN cl ON cl.type = biz.type "
     "LEFT JOIN pc ON pc.business_id = biz.id), "
