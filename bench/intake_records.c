@@ -2,7 +2,7 @@
  * intake_records.c - benchmark of daily-ledger submissions (issue 3, "Benchmark").
  *
  * Against a scratch database that already holds a registry (bench/intake_records.sh
- * loads a province through the import path and starts the broker, 2 intake workers
+ * loads a province through the import path and starts the broker, the intake workers
  * and the gateway), this sends LZ_BENCH_COUNT daily records for today, one business
  * each, with a realistic payload — every required item of the sales daily checklist
  * (13 items), one in ten with a failed item, its note and a problem — three ways:
@@ -11,8 +11,9 @@
  *           (intake.submit_record, caller admin) -> intake workers (group commit);
  *   http    LZ_BENCH_CLIENTS threads, each a keep-alive libcurl handle, POST
  *           /api/v1/records through the gateway with an admin token;
- *   plain   LZ_BENCH_PLAIN_CONNS libpq connections inserting the same rows (records
- *           and problems) 100 per transaction with multi-row INSERTs — the baseline.
+ *   plain   LZ_BENCH_PLAIN_CONNS libpq connections (as many as intake workers) inserting
+ *           the same rows (records and problems) 100 per transaction with multi-row
+ *           INSERTs — the baseline.
  *
  * Each mode uses its own slice of businesses, so every record is new.  Prints
  * records/s and latency percentiles (plain: per 100-row transaction) and the ratios
@@ -41,7 +42,8 @@ static const cfg_spec_t s_spec[] = {
     {"LZ_BENCH_TOKEN", CFG_STR, "", 0, 255, false, "admin bearer token (empty: skip http)"},
     {"LZ_BENCH_COUNT", CFG_INT, "50000", 100, 10000000, false, "records per mode"},
     {"LZ_BENCH_CLIENTS", CFG_INT, "64", 1, 1024, false, "concurrent clients (broker, http)"},
-    {"LZ_BENCH_PLAIN_CONNS", CFG_INT, "2", 1, 64, false, "connections of the plain client"},
+    {"LZ_BENCH_PLAIN_CONNS", CFG_INT, "1", 1, 64, false,
+     "connections of the plain client (as many as intake workers)"},
     {"LZ_BENCH_TIMEOUT_MS", CFG_INT, "30000", 100, 600000, false, "deadline of each call"},
 };
 
@@ -343,8 +345,10 @@ int main(void)
     pg_destroy(&pg);
     curl_global_init(CURL_GLOBAL_ALL);
     bench_print_header();
-    bench_result_t rb = bench_run("broker -> 2 intake workers", clients, s_count, s_rpc_setup,
-                                  s_rpc_call, s_rpc_teardown, NULL);
+    char label[64];
+    snprintf(label, sizeof label, "broker -> %d intake worker%s", conns, conns == 1 ? "" : "s");
+    bench_result_t rb =
+        bench_run(label, clients, s_count, s_rpc_setup, s_rpc_call, s_rpc_teardown, NULL);
     s_row(&rb);
     bench_result_t rh = {0};
     if (s_token[0]) {

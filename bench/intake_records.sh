@@ -5,23 +5,27 @@
 #      and stopped here), so nothing of the shared stack is touched;
 #   2. a province-sized registry (default 1,000,000 businesses) through the import
 #      path (`liangze seed demo --no-history`), printing each import's rate;
-#   3. lz-broker on 55611, 2 lz-intake workers, lz-gateway on 18211;
+#   3. lz-broker on 55611, WORKERS lz-intake workers (default 1: on 2 cores one worker
+#      with groups of up to 64 does more than two with half-size groups), lz-gateway on
+#      18211 with one HTTP thread per client;
 #   4. build/bench/intake_records: COUNT daily records through the broker, COUNT
 #      through the gateway (64 clients each) and the plain libpq baseline; records/s,
-#      p50/p99 and the ratios;
+#      p50/p99 and the ratios; the plain client uses as many connections as there are
+#      intake workers;
 #   5. a check that PostgreSQL holds every acknowledged record and the Redis bitmap
 #      has their bits.
 #
-#   bench/intake_records.sh [--businesses N] [--count N] [--clients N] [--stack test]
+#   bench/intake_records.sh [--businesses N] [--count N] [--clients N] [--workers N] [--stack test]
 set -euo pipefail
-n=1000000 count=50000 clients=64 stack=test
+n=1000000 count=50000 clients=64 workers=1 stack=test
 while [ $# -gt 0 ]; do
     case $1 in
     --businesses) n=$2; shift 2 ;;
     --count) count=$2; shift 2 ;;
     --clients) clients=$2; shift 2 ;;
+    --workers) workers=$2; shift 2 ;;
     --stack) stack=$2; shift 2 ;;
-    *) echo "usage: $0 [--businesses N] [--count N] [--clients N] [--stack NAME]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--businesses N] [--count N] [--clients N] [--workers N] [--stack NAME]" >&2; exit 2 ;;
     esac
 done
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,8 +52,8 @@ echo "== registry: $n businesses through the import path ($(nproc) cores)"
 "$cli" seed demo --businesses "$n" --no-history
 LZ_BROKER_BIND="tcp://127.0.0.1:$bport" "$root/build/bin/lz-broker" &
 pids+=($!)
-for i in 1 2; do "$root/build/bin/lz-intake" & pids+=($!); done
-LZ_HTTP_PORT=$hport "$root/build/bin/lz-gateway" &
+for i in $(seq 1 "$workers"); do "$root/build/bin/lz-intake" & pids+=($!); done
+LZ_HTTP_PORT=$hport LZ_HTTP_THREADS=$clients "$root/build/bin/lz-gateway" &
 pids+=($!)
 for i in $(seq 1 100); do
     [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$hport/healthz")" = 200 ] && break
@@ -60,6 +64,7 @@ token=$("$cli" token create --role admin --name bench)
 echo "== submissions: $count per mode, $clients clients"
 LZ_BENCH_BROKER="tcp://127.0.0.1:$bport" LZ_BENCH_HTTP="http://127.0.0.1:$hport" \
     LZ_BENCH_TOKEN="$token" LZ_BENCH_COUNT=$count LZ_BENCH_CLIENTS=$clients \
+    LZ_BENCH_PLAIN_CONNS=$workers \
     "$root/build/bench/intake_records" || echo "(the benchmark reported errors)"
 today=$(TZ=Asia/Shanghai date +%F)
 echo "== durability: records of $today in PostgreSQL by writer, bits in the Redis bitmap"

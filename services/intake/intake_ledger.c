@@ -4,24 +4,33 @@
  * region counters.
  *
  * intake.submit_record is a batch method.  For a batch of requests:
- *   1. decode each; look up every business at once (scope: 404 outside it);
- *   2. look up every request id at once in write_requests: a request seen
- *      before gets its stored answer (and its Redis marks again, idempotent);
- *   3. check the rules (intake_rules.c) against the latest checklist of the
- *      business's type and kind; errors are answered one by one;
- *   4. inside the batch, a repeated request id shares the first one's
+ *   1. decode each; ONE query looks up every business (scope: 404 outside
+ *      it), the latest checklist of its type and kind, and takes a record id
+ *      and the problem ids from the sequences (committed asynchronously:
+ *      the write's synchronous commit flushes them);
+ *   2. check the rules (intake_rules.c) against that checklist (its items
+ *      cached by the worker per version); a request refused by the rules
+ *      whose request id was answered before gets that stored answer instead
+ *      (and its Redis marks again, idempotent);
+ *   3. inside the batch, a repeated request id shares the first one's
  *      answer and a second record for the same business/kind/period is 409;
- *   5. write the rest in ONE transaction, multi-row statements throughout:
- *      claim the request ids (write_requests, ON CONFLICT DO NOTHING: a
- *      concurrent worker that claimed one first gives its stored answer),
- *      insert the records (ON CONFLICT DO NOTHING RETURNING: a record that
- *      exists already is 409 and its claim is dropped), the problems, the
- *      stored answers, the outbox events (ledger.accepted, problem.opened)
- *      and the audit entries; COMMIT;
- *   6. if the group transaction fails, each record is written alone, so a
+ *   4. usually: ONE statement (s_write_fast, one implicit transaction)
+ *      writes the whole group: claims carrying their stored answers,
+ *      records, problems, outbox events (ledger.accepted, problem.opened),
+ *      audit entries, all built beforehand from the ids of step 1;
+ *   5. when a request id or a record exists already that statement fails
+ *      whole; then stored answers are looked up, and the rest is written
+ *      step by step in ONE transaction (s_write): claim the request ids
+ *      (ON CONFLICT DO NOTHING: a concurrent worker that claimed one first
+ *      gives its stored answer), insert the records (ON CONFLICT DO NOTHING
+ *      RETURNING: a record that exists already is 409 and its claim is
+ *      dropped), the problems, the stored answers, the events, the audit
+ *      entries; COMMIT;
+ *   6. if that group transaction fails, each record is written alone, so a
  *      record the database refuses fails only itself;
- *   7. after COMMIT: the Redis marks (a failure is logged, never answered:
- *      `liangze cache rebuild` restores them), then every reply.
+ *   7. after COMMIT: the Redis marks, one pipeline of EVALSHA per batch (a
+ *      failure is logged, never answered: `liangze cache rebuild` restores
+ *      them), then every reply.
  */
 #include "intake_ledger.h"
 #include "audit.h"
@@ -103,9 +112,12 @@ static char *s_pack_hex(const ProtobufCMessage *msg)
     size_t len = protobuf_c_message_get_packed_size(msg);
     uint8_t *bin = xmalloc(len ? len : 1);
     protobuf_c_message_pack(msg, bin);
+    static const char digits[] = "0123456789abcdef";
     char *hex = xmalloc(2 * len + 1);
-    for (size_t i = 0; i < len; i++)
-        snprintf(hex + 2 * i, 3, "%02x", bin[i]);
+    for (size_t i = 0; i < len; i++) {
+        hex[2 * i] = digits[bin[i] >> 4];
+        hex[2 * i + 1] = digits[bin[i] & 15];
+    }
     hex[2 * len] = '\0';
     free(bin);
     return hex;
@@ -123,6 +135,26 @@ static uint8_t *s_unhex(const char *hex, size_t *len)
     }
     *len = n;
     return out;
+}
+
+/* Parse an integer array literal "{1,2,3}" into a new array (caller frees *out). */
+static void s_parse_ids(const char *lit, int64_t **out, size_t *n)
+{
+    size_t cap = 1;
+    for (const char *p = lit; p && *p; p++)
+        if (*p == ',')
+            cap++;
+    *out = xcalloc(cap, sizeof **out);
+    *n = 0;
+    const char *p = lit && *lit == '{' ? lit + 1 : "";
+    while (*p && *p != '}' && *n < cap) {
+        char *end;
+        long long v = strtoll(p, &end, 10);
+        if (end == p)
+            break;
+        (*out)[(*n)++] = v;
+        p = *end == ',' ? end + 1 : end;
+    }
 }
 
 /* The caller as stored with a request id: "role:token_id". */
@@ -405,17 +437,26 @@ typedef struct {
     int stored_status;
     char *stored_hex;
     bool remark; /* a stored 201: mark Redis again (idempotent) */
+    /* ids taken ahead from the sequences for the one-statement write */
+    int64_t pre_record_id;    /* 0: none */
+    int64_t *pre_problem_ids; /* one per failed item (n_pre_problems) */
+    size_t n_pre_problems;
+    bool rule_failed; /* refused by the rules (a stored answer wins over that) */
 } s_sub_t;
 
-/* A checklist looked up for this batch. */
+/* A checklist version's items, kept by the worker: the check query says
+ * which version is the latest for each submission, so an entry is used only
+ * while it is the latest and reloaded when a new version is published. */
 typedef struct {
     char type[32];
     char kind[16];
-    int64_t id; /* 0: none */
+    int64_t id; /* the checklist version (0: slot unused) */
     size_t n;
-    ledger_item_def_t *defs;
-    PGresult *res; /* owns the codes */
+    ledger_item_def_t *defs; /* codes owned (xstrdup) */
 } s_list_t;
+
+#define S_LISTS_MAX 32
+static s_list_t s_lists[S_LISTS_MAX];
 
 static void s_fail(s_sub_t *s, Lz__Status st, const char *field, const char *msg)
 {
@@ -423,43 +464,108 @@ static void s_fail(s_sub_t *s, Lz__Status st, const char *field, const char *msg
     s->state = S_DONE;
 }
 
-/* Find or load the latest checklist of type and kind; NULL on a database failure. */
-static s_list_t *s_checklist(intake_t *self, s_list_t *lists, size_t *nlists, const char *type,
-                             const char *kind)
+/* The items of checklist id (type, kind), from the cache or loaded; NULL on a
+ * database failure. */
+static s_list_t *s_checklist(intake_t *self, const char *type, const char *kind, int64_t id)
 {
-    for (size_t i = 0; i < *nlists; i++)
-        if (strcmp(lists[i].type, type) == 0 && strcmp(lists[i].kind, kind) == 0)
-            return &lists[i];
-    const char *params[] = {type, kind};
-    PGresult *res =
-        pg_query_prepared(self->pg, "ledger_checklist_defs",
-                          "SELECT c.id, i.code, i.required FROM checklists c "
-                          "JOIN checklist_items i ON i.checklist_id = c.id "
-                          "WHERE c.id = (SELECT id FROM checklists WHERE type = $1 AND kind = $2 "
-                          "ORDER BY version DESC LIMIT 1) ORDER BY i.position",
-                          2, params);
+    s_list_t *l = NULL;
+    for (size_t i = 0; i < S_LISTS_MAX && !l; i++)
+        if (s_lists[i].id && strcmp(s_lists[i].type, type) == 0 &&
+            strcmp(s_lists[i].kind, kind) == 0)
+            l = &s_lists[i];
+    if (l && l->id == id)
+        return l;
+    for (size_t i = 0; i < S_LISTS_MAX && !l; i++)
+        if (!s_lists[i].id)
+            l = &s_lists[i];
+    if (!l)
+        l = &s_lists[(size_t)id % S_LISTS_MAX];
+    char idtxt[24];
+    snprintf(idtxt, sizeof idtxt, "%" PRId64, id);
+    const char *params[] = {idtxt};
+    PGresult *res = pg_query_prepared(self->pg, "ledger_checklist_items",
+                                      "SELECT code, required FROM checklist_items "
+                                      "WHERE checklist_id = $1 ORDER BY position",
+                                      1, params);
     if (!res)
         return NULL;
-    s_list_t *l = &lists[(*nlists)++];
+    for (size_t i = 0; i < l->n; i++)
+        free((char *)l->defs[i].code);
+    free(l->defs);
     memset(l, 0, sizeof *l);
     snprintf(l->type, sizeof l->type, "%s", type);
     snprintf(l->kind, sizeof l->kind, "%s", kind);
-    l->res = res;
+    l->id = id;
     l->n = (size_t)PQntuples(res);
     l->defs = xcalloc(l->n ? l->n : 1, sizeof *l->defs);
     for (size_t i = 0; i < l->n; i++) {
-        l->id = pg_int(res, (int)i, 0);
-        l->defs[i].code = pg_str(res, (int)i, 1);
-        l->defs[i].required = pg_bool(res, (int)i, 2);
+        l->defs[i].code = xstrdup(pg_str(res, (int)i, 0));
+        l->defs[i].required = pg_bool(res, (int)i, 1);
     }
+    pg_free(&res);
     return l;
+}
+
+/*
+ * Stored answers: the subs whose request id was answered before get that
+ * answer (409 when another caller used the id).  Looks at the subs that
+ * failed the rules (rule_failed) or at those still to write (S_WRITE).
+ * The common case never gets here: a new request id is found out by the
+ * claim of the one-statement write.  0, or -1 when the database failed.
+ */
+static int s_stored(intake_t *self, s_sub_t *subs, size_t n, bool rule_failed)
+{
+    buf_t *rids = s_arr_new();
+    size_t want = 0;
+    for (size_t i = 0; i < n; i++)
+        if (rule_failed ? subs[i].rule_failed : subs[i].state == S_WRITE) {
+            s_arr_text(rids, subs[i].env->request_id);
+            want++;
+        }
+    char *ridlit = s_arr_done(&rids);
+    if (want == 0) {
+        free(ridlit);
+        return 0;
+    }
+    const char *p2[] = {S_METHOD_SUBMIT, ridlit};
+    /* planned each time: a generic plan made while write_requests was small
+     * would keep scanning it whole */
+    PGresult *res = pg_query(self->pg,
+                             "SELECT request_id, status, encode(reply, 'hex'), caller "
+                             "FROM write_requests WHERE method = $1 "
+                             "AND request_id = ANY($2::text[]) AND status <> 0",
+                             2, p2);
+    free(ridlit);
+    if (!res)
+        return -1;
+    for (int r = 0; r < PQntuples(res); r++) {
+        for (size_t i = 0; i < n; i++) {
+            s_sub_t *s = &subs[i];
+            if (!(rule_failed ? s->rule_failed : s->state == S_WRITE) ||
+                strcmp(s->env->request_id, pg_str(res, r, 0)) != 0)
+                continue;
+            s->rule_failed = false;
+            if (strcmp(s->caller, pg_str(res, r, 3)) != 0) {
+                s_fail(s, LZ__STATUS__CONFLICT, "request_id",
+                       "request_id was used by another caller");
+                continue;
+            }
+            s_reply_stored(s->rep, (int)pg_int(res, r, 1), pg_str(res, r, 2));
+            s->state = S_DONE;
+            s->remark = true;
+        }
+    }
+    pg_free(&res);
+    return 0;
 }
 
 /* Steps 1-3: decode, scope, stored answers, rules.  Returns -1 when the database failed. */
 static int s_check_all(intake_t *self, int64_t now, s_sub_t *subs, size_t n)
 {
     /* decode; every business at once */
-    buf_t *ids = s_arr_new();
+    buf_t *ids = s_arr_new(), *nfs = s_arr_new(), *kinds = s_arr_new();
+    size_t *pos = xcalloc(n ? n : 1, sizeof *pos); /* array position -> sub */
+    size_t npos = 0;
     for (size_t i = 0; i < n; i++) {
         s_sub_t *s = &subs[i];
         s->in =
@@ -478,92 +584,98 @@ static int s_check_all(intake_t *self, int64_t now, s_sub_t *subs, size_t n)
             continue;
         }
         s_arr_int(ids, s->in->business_id);
+        /* the failed items, each a problem: their ids are taken with the record's */
+        int nf = 0;
+        for (size_t k = 0; k < s->in->n_items; k++)
+            if (!s->in->items[k]->ok)
+                nf++;
+        s_arr_int(nfs, nf <= LEDGER_ITEMS_MAX ? nf : 0);
+        s_arr_text(kinds, s->in->kind ? s->in->kind : "");
+        pos[npos++] = i;
     }
-    char *idlit = s_arr_done(&ids);
-    const char *p1[] = {idlit};
-    PGresult *res = pg_query_prepared(self->pg, "ledger_businesses",
-                                      "SELECT id, region_code, type, status FROM businesses "
-                                      "WHERE id = ANY($1::bigint[])",
-                                      1, p1);
+    char *idlit = s_arr_done(&ids), *nflit = s_arr_done(&nfs), *kindlit = s_arr_done(&kinds);
+    const char *p1[] = {idlit, nflit, kindlit};
+    /* one row per submission (by position): its business, the latest
+     * checklist of its type and kind, and a record id and the problem ids
+     * taken from the sequences now, so that the answers, events and audit
+     * entries are known before the one-statement write (unused ids are gaps).
+     * Taking sequence values makes PostgreSQL flush the WAL at the end of
+     * this read-only statement (an fsync per batch); it need not: the ids
+     * are used only by the write, whose synchronous commit flushes the
+     * sequence's WAL with its own, so this statement commits asynchronously. */
+    PGresult *res = pg_query_prepared(
+        self->pg, "ledger_businesses_ids",
+        "SELECT t.i, b.id, b.region_code, b.type, b.status, nextval('records_id_seq'), "
+        "ARRAY(SELECT nextval('problems_id_seq') FROM generate_series(1, t.nf)), "
+        "(SELECT c.id FROM checklists c WHERE c.type = b.type AND c.kind = t.k "
+        "ORDER BY c.version DESC LIMIT 1) "
+        "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS sc, "
+        "unnest($1::bigint[], $2::int[], $3::text[]) WITH ORDINALITY AS t(id, nf, k, i) "
+        "JOIN businesses b ON b.id = t.id",
+        3, p1);
     free(idlit);
-    if (!res)
+    free(nflit);
+    free(kindlit);
+    if (!res) {
+        free(pos);
         return -1;
-    buf_t *rids = s_arr_new();
+    }
+    int *rowof = xcalloc(n ? n : 1, sizeof *rowof);
+    for (size_t i = 0; i < n; i++)
+        rowof[i] = -1;
+    for (int r = 0; r < PQntuples(res); r++) {
+        int64_t at = pg_int(res, r, 0);
+        if (at >= 1 && (size_t)at <= npos)
+            rowof[pos[at - 1]] = r;
+    }
+    free(pos);
     for (size_t i = 0; i < n; i++) {
         s_sub_t *s = &subs[i];
         if (s->state != S_CHECK)
             continue;
-        int row = -1;
-        for (int r = 0; r < PQntuples(res); r++)
-            if (pg_int(res, r, 0) == s->in->business_id)
-                row = r;
-        if (row < 0 || !s_visible(self, s->env->caller, s->in->business_id, pg_str(res, row, 1))) {
+        int row = rowof[i]; /* columns: position, then the business's */
+        if (row >= 0) {
+            s->pre_record_id = pg_int(res, row, 5);
+            s_parse_ids(pg_str(res, row, 6), &s->pre_problem_ids, &s->n_pre_problems);
+            s->checklist_id = pg_str(res, row, 7) ? pg_int(res, row, 7) : 0;
+        }
+        if (row < 0 || !s_visible(self, s->env->caller, s->in->business_id, pg_str(res, row, 2))) {
             char msg[64];
             snprintf(msg, sizeof msg, "no business %" PRId64, s->in->business_id);
             s_fail(s, LZ__STATUS__NOT_FOUND, "business_id", msg);
             continue;
         }
-        snprintf(s->region, sizeof s->region, "%s", pg_str(res, row, 1));
-        snprintf(s->type, sizeof s->type, "%s", pg_str(res, row, 2));
-        if (strcmp(pg_str(res, row, 3), "active") != 0) {
+        snprintf(s->region, sizeof s->region, "%s", pg_str(res, row, 2));
+        snprintf(s->type, sizeof s->type, "%s", pg_str(res, row, 3));
+        if (strcmp(pg_str(res, row, 4), "active") != 0) {
             s_fail(s, LZ__STATUS__INVALID_FIELD, "business_id",
                    "the business is not active: it owes no ledgers");
             continue;
         }
-        s_arr_text(rids, s->env->request_id);
     }
-    pg_free(&res);
-
-    /* stored answers */
-    char *ridlit = s_arr_done(&rids);
-    const char *p2[] = {S_METHOD_SUBMIT, ridlit};
-    res =
-        pg_query_prepared(self->pg, "ledger_stored",
-                          "SELECT request_id, status, encode(reply, 'hex'), caller "
-                          "FROM write_requests WHERE method = $1 AND request_id = ANY($2::text[]) "
-                          "AND status <> 0",
-                          2, p2);
-    free(ridlit);
-    if (!res)
-        return -1;
-    for (int r = 0; r < PQntuples(res); r++) {
-        for (size_t i = 0; i < n; i++) {
-            s_sub_t *s = &subs[i];
-            if (s->state != S_CHECK || strcmp(s->env->request_id, pg_str(res, r, 0)) != 0)
-                continue;
-            if (strcmp(s->caller, pg_str(res, r, 3)) != 0) {
-                s_fail(s, LZ__STATUS__CONFLICT, "request_id",
-                       "request_id was used by another caller");
-                continue;
-            }
-            s_reply_stored(s->rep, (int)pg_int(res, r, 1), pg_str(res, r, 2));
-            s->state = S_DONE;
-            s->remark = true;
-        }
-    }
+    free(rowof);
     pg_free(&res);
 
     /* the rules */
-    s_list_t lists[16];
-    size_t nlists = 0;
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         s_sub_t *s = &subs[i];
         if (s->state != S_CHECK)
             continue;
         ledger_error_t err;
+        s->rule_failed = true; /* until the rules pass */
         if (ledger_check_submission(&self->rules, s->in, now, &s->period, &s->late, &err) != 0) {
             s_fail(s, err.status, err.field, err.message);
             continue;
         }
-        s_list_t *l = nlists < 16 ? s_checklist(self, lists, &nlists, s->type, s->in->kind) : NULL;
+        if (s->checklist_id == 0) {
+            s_fail(s, LZ__STATUS__INTERNAL, NULL, "no checklist for this type and kind");
+            continue;
+        }
+        s_list_t *l = s_checklist(self, s->type, s->in->kind, s->checklist_id);
         if (!l) {
             rc = -1;
             break;
-        }
-        if (l->id == 0) {
-            s_fail(s, LZ__STATUS__INTERNAL, NULL, "no checklist for this type and kind");
-            continue;
         }
         if (ledger_check_items(l->defs, l->n, s->in->items, s->in->n_items, &err) != 0 ||
             ledger_check_problems(s->in->items, s->in->n_items, s->in->problems, s->in->n_problems,
@@ -577,10 +689,14 @@ static int s_check_all(intake_t *self, int64_t now, s_sub_t *subs, size_t n)
             if (!s->in->items[k]->ok)
                 s->failed++;
         s->state = S_WRITE;
+        s->rule_failed = false;
     }
-    for (size_t i = 0; i < nlists; i++) {
-        free(lists[i].defs);
-        pg_free(&lists[i].res);
+    /* a request seen before gets its first answer even when it would fail the rules now */
+    if (rc == 0 && s_stored(self, subs, n, true) != 0) {
+        for (size_t i = 0; i < n; i++)
+            if (subs[i].rule_failed)
+                s_fail(&subs[i], LZ__STATUS__UNAVAILABLE, NULL, "database unavailable");
+        rc = -1;
     }
     return rc;
 }
@@ -952,10 +1068,282 @@ fail:
     return -1;
 }
 
+/*
+ * Step 5, the usual case: write subs[idx[0..k)] in ONE statement (one
+ * implicit transaction, one round trip) with the ids taken in step 1:
+ * claims carrying their stored answers, records, problems, outbox events,
+ * audit entries.  Plain INSERTs (a speculative ON CONFLICT insert costs
+ * twice as much): when a request id or a record already exists, the unique
+ * violation rolls the whole statement back, -1 is returned and s_stored +
+ * s_write answer each case.  lz_intake_assert (migration 0013) checks that
+ * every claim and every record went in.  0 when committed (every outcome
+ * W_INSERTED).
+ */
+static int s_write_fast(intake_t *self, int64_t now, s_sub_t *subs, const size_t *idx, size_t k)
+{
+    for (size_t j = 0; j < k; j++) {
+        const s_sub_t *s = &subs[idx[j]];
+        if (s->pre_record_id <= 0 || (size_t)s->failed != s->n_pre_problems)
+            return -1;
+    }
+    char nowtxt[24], ktxt[24];
+    snprintf(nowtxt, sizeof nowtxt, "%" PRId64, now);
+    snprintf(ktxt, sizeof ktxt, "%zu", k);
+    /* claims with their answers */
+    buf_t *cr = s_arr_new(), *cc = s_arr_new(), *ch = s_arr_new();
+    /* records */
+    buf_t *rid = s_arr_new(), *rb = s_arr_new(), *rr = s_arr_new(), *rk = s_arr_new(),
+          *rp = s_arr_new(), *rps = s_arr_new(), *rcl = s_arr_new(), *rst = s_arr_new(),
+          *rsb = s_arr_new(), *rfc = s_arr_new(), *rfn = s_arr_new(), *rsum = s_arr_new();
+    /* problems */
+    buf_t *pid = s_arr_new(), *pb = s_arr_new(), *pr = s_arr_new(), *psrc = s_arr_new(),
+          *pcode = s_arr_new(), *pdesc = s_arr_new(), *pact = s_arr_new(), *pfix = s_arr_new();
+    /* outbox */
+    buf_t *ot = s_arr_new(), *okey = s_arr_new(), *oh = s_arr_new();
+    buf_t *pot = s_arr_new(), *pokey = s_arr_new(), *poh = s_arr_new(); /* problem.opened */
+    /* audit */
+    buf_t *ur = s_arr_new(), *ui = s_arr_new(), *un = s_arr_new(), *uo = s_arr_new(),
+          *ud = s_arr_new();
+    for (size_t j = 0; j < k; j++) {
+        s_sub_t *s = &subs[idx[j]];
+        const char *status = s->late ? "late" : "on_time";
+        char key[24];
+        snprintf(key, sizeof key, "%" PRId64, s->in->business_id);
+        /* the record and its problems */
+        s_arr_int(rid, s->pre_record_id);
+        s_arr_int(rb, s->in->business_id);
+        s_arr_text(rr, s->region);
+        s_arr_text(rk, s->in->kind);
+        s_arr_text(rp, s->in->period);
+        s_arr_int(rps, period_start(&s->period));
+        s_arr_int(rcl, s->checklist_id);
+        s_arr_text(rst, status);
+        s_arr_text(rsb, s->in->submitted_by);
+        buf_t *fc = s_arr_new(), *fn = s_arr_new();
+        s->problems_open = 0;
+        size_t np = 0;
+        for (size_t i = 0; i < s->in->n_items; i++) {
+            const Lz__RecordItem *it = s->in->items[i];
+            if (it->ok)
+                continue;
+            s_arr_text(fc, it->code);
+            s_arr_text(fn, it->note);
+            const Lz__RecordProblem *p = ledger_problem_for(s->in, it->code);
+            bool fixed = p && p->has_fixed && p->fixed;
+            int64_t prob_id = s->pre_problem_ids[np++];
+            s_arr_int(pid, prob_id);
+            s_arr_int(pb, s->in->business_id);
+            s_arr_text(pr, s->region);
+            s_arr_int(psrc, s->pre_record_id);
+            s_arr_text(pcode, it->code);
+            s_arr_text(pdesc, p && p->description && p->description[0] ? p->description : it->note);
+            s_arr_text(pact, p && p->action ? p->action : "");
+            s_arr_bool(pfix, fixed);
+            if (fixed)
+                continue;
+            s->problems_open++;
+            Lz__ProblemEvent pev = LZ__PROBLEM_EVENT__INIT;
+            pev.has_problem_id = pev.has_business_id = pev.has_source_id = 1;
+            pev.problem_id = prob_id;
+            pev.business_id = s->in->business_id;
+            pev.region_code = s->region;
+            pev.source = "ledger";
+            pev.source_id = s->pre_record_id;
+            pev.item = it->code;
+            char *hex = s_pack_hex(&pev.base);
+            s_arr_text(pot, "problem.opened");
+            s_arr_text(pokey, key);
+            s_arr_text(poh, hex);
+            free(hex);
+        }
+        char *fcs = s_arr_done(&fc), *fns = s_arr_done(&fn);
+        s_arr_text(rfc, fcs);
+        s_arr_text(rfn, fns);
+        free(fcs);
+        free(fns);
+        s_arr_text(rsum, s->in->summary);
+        /* the claim with its answer */
+        Lz__SubmitRecordReply rep = LZ__SUBMIT_RECORD_REPLY__INIT;
+        rep.has_id = rep.has_problems_open = 1;
+        rep.id = s->pre_record_id;
+        rep.status = (char *)status;
+        rep.problems_open = s->problems_open;
+        char *hex = s_pack_hex(&rep.base);
+        s_arr_text(cr, s->env->request_id);
+        s_arr_text(cc, s->caller);
+        s_arr_text(ch, hex);
+        free(hex);
+        /* ledger.accepted */
+        Lz__LedgerAccepted ev = LZ__LEDGER_ACCEPTED__INIT;
+        ev.has_record_id = ev.has_business_id = ev.has_failed = ev.has_problems_open =
+            ev.has_submitted_at = 1;
+        ev.record_id = s->pre_record_id;
+        ev.business_id = s->in->business_id;
+        ev.region_code = s->region;
+        ev.kind = s->in->kind;
+        ev.period = s->in->period;
+        ev.status = (char *)status;
+        ev.failed = s->failed;
+        ev.problems_open = s->problems_open;
+        ev.submitted_at = now;
+        hex = s_pack_hex(&ev.base);
+        s_arr_text(ot, "ledger.accepted");
+        s_arr_text(okey, key);
+        s_arr_text(oh, hex);
+        free(hex);
+        /* audit */
+        const Lz__Caller *c = s->env->caller;
+        s_arr_text(ur, c && c->role ? c->role : "unknown");
+        if (c && c->has_token_id)
+            s_arr_int(ui, c->token_id);
+        else
+            s_arr_text(ui, NULL);
+        s_arr_text(un, c ? c->name : NULL);
+        char obj[48];
+        snprintf(obj, sizeof obj, "records/%" PRId64, s->pre_record_id);
+        s_arr_text(uo, obj);
+        json_t *d =
+            json_pack("{s:I,s:s,s:s,s:s,s:i,s:i}", "business_id", (json_int_t)s->in->business_id,
+                      "kind", s->in->kind, "period", s->in->period, "status", status, "failed",
+                      s->failed, "problems_open", s->problems_open);
+        char *dj = d ? json_dumps(d, JSON_COMPACT) : NULL;
+        s_arr_text(ud, dj ? dj : "{}");
+        free(dj);
+        json_decref(d);
+    }
+    /* the events in the order s_write gives them: ledger.accepted, then problem.opened */
+    char *pots = s_arr_done(&pot), *pokeys = s_arr_done(&pokey), *pohs = s_arr_done(&poh);
+    char *params[] = {xstrdup(S_METHOD_SUBMIT),
+                      s_arr_done(&cr),
+                      s_arr_done(&cc),
+                      s_arr_done(&ch),
+                      s_arr_done(&rid),
+                      s_arr_done(&rb),
+                      s_arr_done(&rr),
+                      s_arr_done(&rk),
+                      s_arr_done(&rp),
+                      s_arr_done(&rps),
+                      s_arr_done(&rcl),
+                      s_arr_done(&rst),
+                      s_arr_done(&rsb),
+                      xstrdup(nowtxt),
+                      s_arr_done(&rfc),
+                      s_arr_done(&rfn),
+                      s_arr_done(&rsum),
+                      s_arr_done(&pid),
+                      s_arr_done(&pb),
+                      s_arr_done(&pr),
+                      s_arr_done(&psrc),
+                      s_arr_done(&pcode),
+                      s_arr_done(&pdesc),
+                      s_arr_done(&pact),
+                      s_arr_done(&pfix),
+                      s_arr_done(&ot),
+                      s_arr_done(&okey),
+                      s_arr_done(&oh),
+                      pots,
+                      pokeys,
+                      pohs,
+                      s_arr_done(&ur),
+                      s_arr_done(&ui),
+                      s_arr_done(&un),
+                      s_arr_done(&uo),
+                      s_arr_done(&ud),
+                      xstrdup(ktxt)};
+    size_t np = sizeof params / sizeof params[0];
+    PGresult *res = s_q(
+        self, "ledger_group_write",
+        "WITH c AS (INSERT INTO write_requests (request_id, method, caller, status, reply) "
+        "SELECT r, $1, c, 201, decode(h, 'hex') FROM unnest($2::text[], $3::text[], $4::text[]) "
+        "AS t(r, c, h) ORDER BY r RETURNING 1), "
+        "r AS (INSERT INTO records (id, business_id, region_code, kind, period, period_start, "
+        "checklist_id, status, submitted_by, submitted_at, failed_codes, failed_notes, summary, "
+        "request_id) "
+        "SELECT id, b, r, k, p, to_timestamp(ps), cl, st, sb, to_timestamp($14::float8), "
+        "fc::text[], fn::text[], sm, rq FROM unnest($5::bigint[], $6::bigint[], $7::text[], "
+        "$8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], "
+        "$15::text[], $16::text[], $17::text[], $2::text[]) "
+        "AS t(id, b, r, k, p, ps, cl, st, sb, fc, fn, sm, rq) ORDER BY b, k, p "
+        "RETURNING 1), "
+        "p AS (INSERT INTO problems (id, business_id, region_code, source, source_id, item_code, "
+        "description, action, opened_at, fixed_at, fixed_action) "
+        "SELECT id, b, r, 'ledger', s, c, d, a, to_timestamp($14::float8), "
+        "CASE WHEN f THEN to_timestamp($14::float8) END, CASE WHEN f THEN a END "
+        "FROM unnest($18::bigint[], $19::bigint[], $20::text[], $21::bigint[], $22::text[], "
+        "$23::text[], $24::text[], $25::bool[]) AS t(id, b, r, s, c, d, a, f)), "
+        "o AS (INSERT INTO outbox (topic, key, payload) "
+        "SELECT t, k, decode(h, 'hex') FROM (SELECT * FROM unnest($26::text[], $27::text[], "
+        "$28::text[]) WITH ORDINALITY AS u(t, k, h, n) UNION ALL SELECT t, k, h, n + 1000000 "
+        "FROM unnest($29::text[], $30::text[], $31::text[]) WITH ORDINALITY AS v(t, k, h, n)) e "
+        "ORDER BY n), "
+        "a AS (INSERT INTO audit_log (actor_role, actor_id, actor_name, action, object, "
+        "request_id, detail) "
+        "SELECT ro, ai, an, 'record.submit', o, r, d::jsonb FROM unnest($32::text[], "
+        "$33::bigint[], $34::text[], $35::text[], $2::text[], $36::text[]) "
+        "AS t(ro, ai, an, o, r, d)) "
+        "SELECT lz_intake_assert((SELECT count(*) FROM c) = $37::bigint "
+        "AND (SELECT count(*) FROM r) = $37::bigint, 'a request id or a record exists')",
+        (int)np, params);
+    s_free_params(params, np);
+    if (!res)
+        return -1;
+    pg_free(&res);
+    for (size_t j = 0; j < k; j++) {
+        s_sub_t *s = &subs[idx[j]];
+        s->outcome = W_INSERTED;
+        s->record_id = s->pre_record_id;
+    }
+    return 0;
+}
+
+/*
+ * After COMMIT: the Redis marks of the inserted records, one pipeline of
+ * EVALSHA for the batch; a record the pipeline could not mark (a broken
+ * connection, the script not loaded) is marked alone with EVAL.
+ */
+static void s_mark_inserted(intake_t *self, s_sub_t *subs, const size_t *idx, size_t k)
+{
+    if (!self->rds)
+        return;
+    if (!self->mark_sha[0] && s_mark_sha(self->rds, self->mark_sha) != 0)
+        self->mark_sha[0] = '\0';
+    bool *sent = xcalloc(k ? k : 1, sizeof *sent), *done = xcalloc(k ? k : 1, sizeof *done);
+    for (size_t j = 0; self->mark_sha[0] && j < k; j++) {
+        s_sub_t *s = &subs[idx[j]];
+        if (s->outcome != W_INSERTED)
+            continue;
+        char chain[6 * (REGION_CODE_LEN + 1) + 1];
+        s_region_chain(s->region, chain, sizeof chain);
+        if (rds_append(self->rds, "EVALSHA %s 2 lz:done:%s:%s lz:cnt:%s:%s %lld %d %d %s",
+                       self->mark_sha, s->in->kind, s->in->period, s->in->kind, s->in->period,
+                       (long long)s->in->business_id, s->late ? 1 : 0, s->failed, chain) != 0)
+            break;
+        sent[j] = true;
+    }
+    for (size_t j = 0; j < k; j++) {
+        if (!sent[j])
+            continue;
+        redisReply *r = rds_get_reply(self->rds);
+        done[j] = r && r->type == REDIS_REPLY_INTEGER;
+        if (!done[j])
+            self->mark_sha[0] = '\0'; /* load the script again next time */
+        rds_free(&r);
+    }
+    for (size_t j = 0; j < k; j++) {
+        s_sub_t *s = &subs[idx[j]];
+        if (s->outcome == W_INSERTED && !done[j])
+            ledger_cache_mark(self->rds, s->in->business_id, s->region, s->in->kind, s->in->period,
+                              s->late, s->failed);
+    }
+    free(sent);
+    free(done);
+}
+
 void intake_submit_records(void *ctx, size_t n, const Lz__Envelope *const *reqs, rpc_reply_t *reps)
 {
     intake_t *self = ctx;
     int64_t now = clock_now_s() + self->clock_offset_s; /* the handler boundary */
+    int64_t t0 = clock_mono_us();
     s_sub_t *subs = xcalloc(n, sizeof *subs);
     for (size_t i = 0; i < n; i++) {
         subs[i].env = reqs[i];
@@ -973,7 +1361,20 @@ void intake_submit_records(void *ctx, size_t n, const Lz__Envelope *const *reqs,
     for (size_t i = 0; i < n; i++)
         if (subs[i].state == S_WRITE)
             idx[k++] = i;
-    if (k > 0 && s_write(self, now, subs, idx, k) != 0) {
+    int64_t t1 = clock_mono_us();
+    bool fast = true;
+    if (k > 0 && !(fast = s_write_fast(self, now, subs, idx, k) == 0)) {
+        /* a request id or a record exists: stored answers first, then step by step */
+        if (s_stored(self, subs, n, false) != 0)
+            for (size_t j = 0; j < k; j++)
+                s_fail(&subs[idx[j]], LZ__STATUS__UNAVAILABLE, NULL, "database unavailable");
+        size_t k2 = 0;
+        for (size_t j = 0; j < k; j++)
+            if (subs[idx[j]].state == S_WRITE)
+                idx[k2++] = idx[j];
+        k = k2;
+    }
+    if (k > 0 && !fast && s_write(self, now, subs, idx, k) != 0) {
         if (k > 1)
             log_warn("group of %zu records failed; writing them one by one", k);
         for (size_t j = 0; j < k; j++) {
@@ -985,12 +1386,16 @@ void intake_submit_records(void *ctx, size_t n, const Lz__Envelope *const *reqs,
         }
     }
     /* committed: Redis, then the answers */
+    int64_t t2 = clock_mono_us();
+    s_mark_inserted(self, subs, idx, k);
+    log_debug("submit: %zu requests, %zu written (%s): checked in %" PRId64
+              " us, written in %" PRId64 " us, marked in %" PRId64 " us",
+              n, k, fast ? "one statement" : "step by step", t1 - t0, t2 - t1,
+              clock_mono_us() - t2);
     for (size_t j = 0; j < k; j++) {
         s_sub_t *s = &subs[idx[j]];
         switch (s->outcome) {
         case W_INSERTED: {
-            ledger_cache_mark(self->rds, s->in->business_id, s->region, s->in->kind, s->in->period,
-                              s->late, s->failed);
             Lz__SubmitRecordReply rep = LZ__SUBMIT_RECORD_REPLY__INIT;
             rep.has_id = rep.has_problems_open = 1;
             rep.id = s->record_id;
@@ -1044,6 +1449,7 @@ void intake_submit_records(void *ctx, size_t n, const Lz__Envelope *const *reqs,
         if (s->in)
             protobuf_c_message_free_unpacked(&s->in->base, NULL);
         free(s->stored_hex);
+        free(s->pre_problem_ids);
     }
     free(idx);
     free(subs);

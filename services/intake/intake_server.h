@@ -23,6 +23,7 @@ typedef struct {
     int visit_max_age_days; /* LZ_VISIT_MAX_AGE_DAYS (intake_visit.c) */
     ledger_rules_t rules;   /* LZ_LEDGER_* settings (intake_ledger.h) */
     int64_t clock_offset_s; /* LZ_CLOCK_OFFSET_S: test/demo only, added to the clock */
+    char mark_sha[41];      /* SHA1 of the Redis mark script once loaded (intake_ledger.c) */
 } intake_t;
 
 /* The settings intake reads, common ones included. */
