@@ -14,7 +14,7 @@
 static const cfg_spec_t s_spec[] = {
     {"LZ_HTTP_PORT", CFG_INT, "8080", 0, 65535, false, "HTTP port (0: any free port)"},
     {"LZ_HTTP_BIND", CFG_STR, "127.0.0.1", 2, 64, false, "IPv4 or IPv6 address to listen on"},
-    {"LZ_HTTP_THREADS", CFG_INT, "8", 1, 1024, false, "HTTP worker threads"},
+    {"LZ_HTTP_THREADS", CFG_INT, "32", 1, 1024, false, "HTTP worker threads"},
     {"LZ_BODY_MAX", CFG_INT, "1048576", 1024, 64L * 1024 * 1024, false,
      "largest JSON request body, bytes"},
     {"LZ_IMPORT_MAX", CFG_INT, "67108864", 1024, 1024L * 1024 * 1024, false,
