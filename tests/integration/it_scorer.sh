@@ -168,7 +168,8 @@ quarters=$(q "SELECT DISTINCT to_char(period_start AT TIME ZONE 'Asia/Shanghai',
 equal=1
 for qq in $quarters; do
     out=""
-    for try in $(seq 1 60); do
+    # the scorer catches up within seconds; a loaded machine gets a minute
+    for try in $(seq 1 120); do
         out=$(liangze score check --quarter "$qq" --region 9751 2>&1) && break
         sleep 0.5
     done
@@ -249,7 +250,7 @@ check "a cadre score has rank and five components" jqe '.rank >= 1 and (.compone
 # --- a grade crossing a band is one event ----------------------------------------------------
 # b5 (production large, static 40) never submits: its compliance falls and its grade with it
 http POST /api/v1/visits "$admin" "{\"request_id\":\"it-sc-g1-$run\",\"cadre_id\":$(q "SELECT cadre_id FROM assignments WHERE business_id = $b5 LIMIT 1"),\"business_id\":$b5,\"visited_at\":\"$(at '1 hour ago')\",\"mode\":\"on_site\",\"findings\":[],\"note\":\"\"}"
-for try in $(seq 1 40); do
+for try in $(seq 1 240); do
     n=$(q "SELECT count(*) FROM score_grade_history WHERE business_id = $b5")
     [ "$n" -ge 1 ] && break
     sleep 0.25
