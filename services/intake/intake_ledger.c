@@ -1491,7 +1491,7 @@ static void s_problem_row(const PGresult *res, int r, Lz__Problem *p,
 void intake_fix_problem(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
 {
     intake_t *self = ctx;
-    int64_t now = clock_now_s() + self->clock_offset_s;
+    int64_t now_ms = clock_now_ms() + self->clock_offset_s * 1000; /* the handler boundary */
     Lz__FixProblemRequest *in =
         (Lz__FixProblemRequest *)rpc_unpack(req, &lz__fix_problem_request__descriptor);
     PGresult *res = NULL;
@@ -1518,7 +1518,7 @@ void intake_fix_problem(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
     }
     char id[24], nowtxt[24], caller[64];
     snprintf(id, sizeof id, "%" PRId64, in->id);
-    snprintf(nowtxt, sizeof nowtxt, "%" PRId64, now);
+    snprintf(nowtxt, sizeof nowtxt, "%" PRId64 ".%03d", now_ms / 1000, (int)(now_ms % 1000));
     s_caller_key(req->caller, caller, sizeof caller);
     const char *p1[] = {id};
     res = pg_query_prepared(self->pg, "ledger_problem_get",
@@ -1564,9 +1564,12 @@ void intake_fix_problem(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
         goto done;
     }
     pg_free(&res);
+    /* a fix comes strictly after the opening (millisecond clock, and at least 1 ms later):
+     * fixed_at = opened_at means fixed at once in the record, and the scorer counts by it */
     const char *pu[] = {id, in->action, nowtxt};
     res = pg_query_prepared(self->pg, "ledger_fix",
-                            "UPDATE problems SET fixed_at = to_timestamp($3::float8), "
+                            "UPDATE problems SET fixed_at = greatest(to_timestamp($3::float8), "
+                            "opened_at + interval '1 millisecond'), "
                             "fixed_action = $2 WHERE id = $1 AND fixed_at IS NULL "
                             "RETURNING " S_PROBLEM_COLS,
                             3, pu);

@@ -591,7 +591,7 @@ int scorer_apply(pg_t *pg, scorer_event_t *ev, size_t n)
         if (s_exec_arrays(
                 pg, "scorer_dirty",
                 "INSERT INTO score_dirty (business_id) SELECT DISTINCT unnest($1::bigint[]) "
-                "ON CONFLICT DO NOTHING",
+                "ON CONFLICT (business_id) DO UPDATE SET daily = false WHERE score_dirty.daily",
                 arr, 1) != 0)
             rc = -1;
     } else {

@@ -343,7 +343,8 @@ int scorer_regrade(pg_t *pg, const scorer_cfg_t *cfg, int64_t as_of, int limit)
     const char *p1[] = {lim};
     PGresult *res = pg_query_prepared(
         pg, "scorer_take_dirty",
-        "WITH d AS (SELECT business_id FROM score_dirty ORDER BY business_id LIMIT $1::int "
+        "WITH d AS (SELECT business_id FROM score_dirty ORDER BY daily, business_id "
+        "LIMIT $1::int "
         "FOR UPDATE SKIP LOCKED) DELETE FROM score_dirty s USING d WHERE s.business_id = "
         "d.business_id RETURNING s.business_id",
         1, p1);
@@ -414,8 +415,8 @@ fail:
 int scorer_mark_all_dirty(pg_t *pg)
 {
     PGresult *res = pg_query(pg,
-                             "INSERT INTO score_dirty (business_id) SELECT id FROM businesses "
-                             "WHERE status = 'active' ON CONFLICT DO NOTHING",
+                             "INSERT INTO score_dirty (business_id, daily) SELECT id, true "
+                             "FROM businesses WHERE status = 'active' ON CONFLICT DO NOTHING",
                              0, NULL);
     if (!res)
         return -1;
