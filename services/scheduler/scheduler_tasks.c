@@ -270,7 +270,7 @@ static int s_stats_stored(sched_t *s, const char *region, const char *kind, cons
     return 0;
 }
 
-/* Live figures before the deadline: intake's counters and the registry's active businesses. */
+/* Figures of a period not swept yet: intake's counters and the registry's active businesses. */
 static int s_stats_live(sched_t *s, s_stat_t *rows, int n, const char *kind, const char *period)
 {
     for (int i = 0; i < n; i++) {
@@ -335,7 +335,10 @@ void sched_h_ledger_stats(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
         int n = 0;
         bool found = false;
         int rc = s_stats_stored(s, region, m->kind, m->period, &rows, &n, &found);
-        bool live = rc == 0 && !found && period_deadline(&p, s->grace_s) > now;
+        /* not swept yet: before its deadline (live), or a past period the scheduler has not
+         * reached (history loaded before it ran): intake's counters and today's registry */
+        bool live = rc == 0 && !found;
+        bool before_deadline = period_deadline(&p, s->grace_s) > now;
         if (rc == 0 && live)
             rc = s_stats_live(s, rows, n, m->kind, m->period);
         if (rc != 0) {
@@ -362,7 +365,7 @@ void sched_h_ledger_stats(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
             }
             out.n_children = (size_t)(n - 1);
             out.children = kp;
-            out.source = live ? "live" : "deadline";
+            out.source = !live ? "deadline" : before_deadline ? "live" : "counters";
             rpc_reply_ok(rep, &out.base);
             free(kids);
             free(kp);
