@@ -3,7 +3,7 @@
 #
 # Build: compilers are assumed; the libraries' -dev packages, protoc-c, cmocka.
 # Run: PostgreSQL 15, Redis 7.  Check: clang-format, cppcheck, docker-compose,
-# curl and jq for the integration tests; chromium, a Chinese font (and node/npm
+# curl, jq and python3 (a raw Redis client in it_scorer.sh) for the integration tests; chromium, a Chinese font (and node/npm
 # when missing) for the dashboard.  Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -13,7 +13,7 @@ pkgs=(
     libhiredis-dev libpq-dev libmicrohttpd-dev libjansson-dev libsodium-dev
     libcurl4-openssl-dev libcmocka-dev
     postgresql postgresql-contrib redis-server
-    clang-format cppcheck docker-compose curl jq procps
+    clang-format cppcheck docker-compose curl jq procps python3
     chromium fonts-wqy-microhei
 )
 # the dashboard's build (npm) and its browser tests (node): only when missing
