@@ -2,9 +2,10 @@
 # deps.sh - install the Debian packages liangze needs that are missing.
 #
 # Build: compilers are assumed; the libraries' -dev packages, protoc-c, cmocka.
-# Run: PostgreSQL 15, Redis 7.  Check: clang-format, cppcheck, docker-compose,
-# curl, jq and python3 (a raw Redis client in it_scorer.sh) for the integration tests; chromium, a Chinese font (and node/npm
-# when missing) for the dashboard.  Needs root (or sudo) only when something is missing.
+# Run: PostgreSQL 15, Redis 7.  Check: clang-format, cppcheck, docker-compose;
+# curl, jq and python3 (a raw Redis client in it_scorer.sh) for the integration
+# tests; chromium, a Chinese font (and node/npm when missing) for the dashboard.
+# Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
 pkgs=(
