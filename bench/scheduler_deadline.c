@@ -83,7 +83,7 @@ static int64_t s_count(pg_t *pg, const char *sql)
 static int s_child(int64_t as_of)
 {
     char err[256];
-    cfg_t *cfg = cfg_load(scheduler_spec, scheduler_spec_count, NULL, err, sizeof err);
+    cfg_t *cfg = cfg_load_service(scheduler_spec, scheduler_spec_count, NULL, err, sizeof err);
     if (!cfg) {
         fprintf(stderr, "settings: %s\n", err);
         return 2;

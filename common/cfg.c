@@ -24,6 +24,7 @@ typedef struct {
 struct cfg_s {
     cfg_value_t *values;
     size_t n;
+    cfg_spec_t *joined; /* the spec, when cfg_load_service made it; owned */
 };
 
 const cfg_spec_t cfg_common_spec[] = {
@@ -126,6 +127,7 @@ void cfg_destroy(cfg_t **self_p)
     for (size_t i = 0; i < self->n; i++)
         free(self->values[i].text);
     free(self->values);
+    free(self->joined);
     free(self);
     *self_p = NULL;
 }
@@ -163,4 +165,39 @@ void cfg_log(const cfg_t *self)
         const cfg_value_t *v = &self->values[i];
         log_info("setting %s=%s", v->spec->name, v->spec->secret ? "****" : v->text);
     }
+}
+
+cfg_t *cfg_load_service(const cfg_spec_t *own, size_t n, char *const *env, char *err, size_t errlen)
+{
+    size_t total = cfg_common_count + n;
+    cfg_spec_t *spec = xcalloc(total, sizeof *spec);
+    memcpy(spec, cfg_common_spec, cfg_common_count * sizeof *spec);
+    if (n)
+        memcpy(spec + cfg_common_count, own, n * sizeof *spec);
+    cfg_t *self = cfg_load(spec, total, env, err, errlen);
+    if (!self) {
+        free(spec);
+        return NULL;
+    }
+    self->joined = spec;
+    return self;
+}
+
+int cfg_service_main(const char *name, const cfg_spec_t *own, size_t n,
+                     int (*run)(const cfg_t *cfg))
+{
+    char err[256];
+    cfg_t *cfg = cfg_load_service(own, n, NULL, err, sizeof err);
+    log_level_t level = LZ_LOG_INFO;
+    if (!cfg || log_level_parse(cfg_str(cfg, "LZ_LOG_LEVEL"), &level) != 0) {
+        fprintf(stderr, "lz-%s: %s\n", name,
+                cfg ? "setting LZ_LOG_LEVEL must be debug, info, warn, error or off" : err);
+        cfg_destroy(&cfg);
+        return 2;
+    }
+    log_init(name, level);
+    cfg_log(cfg);
+    int rc = run(cfg);
+    cfg_destroy(&cfg);
+    return rc;
 }

@@ -45,4 +45,16 @@ void cfg_log(const cfg_t *self);
 extern const cfg_spec_t cfg_common_spec[];
 extern const size_t cfg_common_count;
 
+/* Load cfg_common_spec followed by a service's own n settings; as cfg_load. */
+cfg_t *cfg_load_service(const cfg_spec_t *own, size_t n, char *const *env, char *err,
+                        size_t errlen);
+
+/*
+ * The whole of a service's main: load the common and own settings, start
+ * logging as name at LZ_LOG_LEVEL, log the settings, and return run's exit
+ * code (2 when a setting is bad, with the reason on stderr).
+ */
+int cfg_service_main(const char *name, const cfg_spec_t *own, size_t n,
+                     int (*run)(const cfg_t *cfg));
+
 #endif

@@ -28,19 +28,12 @@ static const cfg_spec_t s_spec[] = {
 
 int main(void)
 {
-    size_t nown = sizeof s_spec / sizeof s_spec[0];
-    size_t n = cfg_common_count + nown;
-    cfg_spec_t *spec = xcalloc(n, sizeof *spec);
-    memcpy(spec, cfg_common_spec, cfg_common_count * sizeof *spec);
-    memcpy(spec + cfg_common_count, s_spec, nown * sizeof *spec);
-
     char err[256];
-    cfg_t *cfg = cfg_load(spec, n, NULL, err, sizeof err);
+    cfg_t *cfg = cfg_load_service(s_spec, sizeof s_spec / sizeof s_spec[0], NULL, err, sizeof err);
     log_level_t level = LZ_LOG_INFO;
     if (!cfg || log_level_parse(cfg_str(cfg, "LZ_LOG_LEVEL"), &level) != 0) {
         fprintf(stderr, "lz-gateway: %s\n", cfg ? "setting LZ_LOG_LEVEL is not a level" : err);
         cfg_destroy(&cfg);
-        free(spec);
         return 2;
     }
     log_init("gateway", level);
@@ -66,6 +59,5 @@ int main(void)
         rc = gw_server_run(server);
     gw_server_destroy(&server);
     cfg_destroy(&cfg);
-    free(spec);
     return rc;
 }

@@ -12,12 +12,6 @@
 #include <string.h>
 
 const cfg_spec_t intake_spec[] = {
-    {"LZ_PG_URL", CFG_STR, "postgresql://lz_app@127.0.0.1:55432/liangze", 1, 0, true,
-     "PostgreSQL connection string of the service role"},
-    {"LZ_REDIS_HOST", CFG_STR, "127.0.0.1", 1, 255, false, "Redis host"},
-    {"LZ_REDIS_PORT", CFG_INT, "56379", 1, 65535, false, "Redis port"},
-    {"LZ_BROKER", CFG_STR, "tcp://127.0.0.1:55555", 1, 255, false, "broker endpoint"},
-    {"LZ_LOG_LEVEL", CFG_STR, "info", 1, 8, false, "debug, info, warn, error or off"},
     {"LZ_INTAKE_CREDIT", CFG_INT, "64", 1, 4096, false, "requests a worker takes at once"},
     {"LZ_RELAY_BATCH", CFG_INT, "500", 1, 100000, false, "outbox events relayed per round"},
     {"LZ_INTAKE_BATCH", CFG_INT, "64", 1, 4096, false, "records written in one group commit"},

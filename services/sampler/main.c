@@ -1,24 +1,9 @@
 /*
  * main.c - lz-sampler: read settings, start the sampler worker.
  */
-#include "log.h"
 #include "sampler_server.h"
-
-#include <stdio.h>
 
 int main(void)
 {
-    char err[256];
-    cfg_t *cfg = cfg_load(sampler_spec, sampler_spec_count, NULL, err, sizeof err);
-    log_level_t level = LZ_LOG_INFO;
-    if (!cfg || log_level_parse(cfg_str(cfg, "LZ_LOG_LEVEL"), &level) != 0) {
-        fprintf(stderr, "lz-sampler: %s\n", cfg ? "setting LZ_LOG_LEVEL is not a level" : err);
-        cfg_destroy(&cfg);
-        return 2;
-    }
-    log_init("sampler", level);
-    cfg_log(cfg);
-    int rc = sampler_run(cfg);
-    cfg_destroy(&cfg);
-    return rc;
+    return cfg_service_main("sampler", sampler_spec, sampler_spec_count, sampler_run);
 }

@@ -81,6 +81,23 @@ static void test_required(void **state)
     cfg_destroy(&c);
 }
 
+static void test_service_joins_common(void **state)
+{
+    (void)state;
+    const cfg_spec_t own[] = {{"T_OWN", CFG_INT, "7", 1, 9, false, "own"}};
+    char *env[] = {"LZ_REDIS_PORT=6390", NULL};
+    char err[128];
+    cfg_t *c = cfg_load_service(own, 1, env, err, sizeof err);
+    assert_non_null(c);
+    assert_int_equal(cfg_int(c, "T_OWN"), 7);
+    assert_int_equal(cfg_int(c, "LZ_REDIS_PORT"), 6390);
+    assert_string_equal(cfg_str(c, "LZ_LOG_LEVEL"), "info");
+    cfg_destroy(&c);
+    char *bad[] = {"T_OWN=10", NULL};
+    assert_null(cfg_load_service(own, 1, bad, err, sizeof err));
+    assert_non_null(strstr(err, "T_OWN"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -88,6 +105,7 @@ int main(void)
         cmocka_unit_test(test_overrides),
         cmocka_unit_test(test_rejects),
         cmocka_unit_test(test_required),
+        cmocka_unit_test(test_service_joins_common),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
