@@ -80,9 +80,10 @@ int checklist_check(const char *type, const char *kind, Lz__ChecklistItem *const
                      "type must be one of: production, sales, catering, canteen, small_workshop");
     if (!kind || !kind[0])
         return s_err(err, LZ__STATUS__MISSING_FIELD, "kind", "kind is required");
-    if (strcmp(kind, "daily") && strcmp(kind, "weekly") && strcmp(kind, "monthly"))
+    if (strcmp(kind, "daily") && strcmp(kind, "weekly") && strcmp(kind, "monthly") &&
+        strcmp(kind, "inspection")) /* inspection: the sampler's spot-check checklist */
         return s_err(err, LZ__STATUS__INVALID_FIELD, "kind",
-                     "kind must be one of: daily, weekly, monthly");
+                     "kind must be one of: daily, weekly, monthly, inspection");
     if (n == 0)
         return s_err(err, LZ__STATUS__MISSING_FIELD, "items", "items must not be empty");
     if (n > CHECKLIST_ITEMS_MAX)

@@ -25,7 +25,8 @@
 
 /*
  * Check a new version's type, kind and items: type one of the business
- * types, kind daily/weekly/monthly, 1..CHECKLIST_ITEMS_MAX items, each code
+ * types, kind daily/weekly/monthly (or inspection: the sampler's spot-check
+ * checklist), 1..CHECKLIST_ITEMS_MAX items, each code
  * ^[A-Z][0-9A-Z]{1,7}$ and given once, text and category non-empty and
  * within bounds (characters, not bytes), measure within bounds.  Returns 0,
  * or -1 with err filled (field "items[i].code" etc.).

@@ -58,10 +58,58 @@ static int s_unit_cmp(const void *a, const void *b)
     return x->business_id < y->business_id ? -1 : x->business_id > y->business_id;
 }
 
+/* A unit as two integers: the 12-digit stratum, then id << 10 | weight (the order is
+ * stratum, then id; ids are unique, so the weight bits never decide). */
+typedef struct {
+    uint64_t hi, lo;
+} s_key_t;
+
+static int s_key_cmp(const void *a, const void *b)
+{
+    const s_key_t *x = a, *y = b;
+    if (x->hi != y->hi)
+        return x->hi < y->hi ? -1 : 1;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
 void sample_frame_sort(sample_unit_t *units, size_t n)
 {
-    if (n > 1)
+    size_t i = 1;
+    while (i < n && s_unit_cmp(&units[i - 1], &units[i]) <= 0)
+        i++;
+    if (i >= n)
+        return; /* already in order (a frame read back in order) */
+    /* integer keys sort several times faster than strcmp; a unit they cannot hold (a
+     * stratum not of 12 digits, an id or weight out of range) falls back to qsort */
+    s_key_t *k = malloc(n * sizeof *k);
+    for (i = 0; k && i < n; i++) {
+        const sample_unit_t *u = &units[i];
+        uint64_t v = 0;
+        size_t d = 0;
+        for (; d < SAMPLE_CODE_LEN && u->stratum[d] >= '0' && u->stratum[d] <= '9'; d++)
+            v = v * 10 + (uint64_t)(u->stratum[d] - '0');
+        if (d != SAMPLE_CODE_LEN || u->stratum[d] != '\0' || u->business_id <= 0 ||
+            u->business_id >= ((int64_t)1 << 53) || u->weight >= 1024)
+            break;
+        k[i].hi = v;
+        k[i].lo = (uint64_t)u->business_id << 10 | u->weight;
+    }
+    if (!k || i < n) {
+        free(k);
         qsort(units, n, sizeof *units, s_unit_cmp);
+        return;
+    }
+    qsort(k, n, sizeof *k, s_key_cmp);
+    for (i = 0; i < n; i++) {
+        sample_unit_t *u = &units[i];
+        uint64_t v = k[i].hi;
+        for (int d = SAMPLE_CODE_LEN - 1; d >= 0; d--, v /= 10)
+            u->stratum[d] = (char)('0' + v % 10);
+        u->stratum[SAMPLE_CODE_LEN] = '\0';
+        u->business_id = (int64_t)(k[i].lo >> 10);
+        u->weight = (uint32_t)(k[i].lo & 1023);
+    }
+    free(k);
 }
 
 bool sample_frame_valid(const sample_unit_t *units, size_t n)

@@ -10,6 +10,8 @@
  */
 #include "sampler_inspect.h"
 #include "audit.h"
+#include "pbjson.h"
+#include "sampler_brief.h"
 #include "idem.h"
 #include "business.pb-c.h"
 #include "clock.h"
@@ -21,6 +23,7 @@
 #include "sampler_server.h"
 
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,14 +66,20 @@ int sampler_inspection_check(const Lz__RecordInspectionRequest *in, int64_t now,
         FAIL(LZ__STATUS__MISSING_FIELD, "business_id", "business_id is required");
     if (in->business_id <= 0)
         FAIL(LZ__STATUS__INVALID_FIELD, "business_id", "business_id must be a positive integer");
-    if (!in->outcome)
-        FAIL(LZ__STATUS__MISSING_FIELD, "outcome", "outcome is required");
-    if (!sampler_outcome_valid(in->outcome))
+    out->outcome = NULL; /* derived from the answers (check_outcome); given, it must agree */
+    if (in->outcome && !sampler_outcome_valid(in->outcome))
         FAIL(LZ__STATUS__INVALID_FIELD, "outcome",
              "outcome must be one of: pass, pass_with_remarks, fail");
-    out->outcome = !strcmp(in->outcome, "pass")   ? "pass"
-                   : !strcmp(in->outcome, "fail") ? "fail"
-                                                  : "pass_with_remarks";
+    if (in->outcome)
+        out->outcome = !strcmp(in->outcome, "pass")   ? "pass"
+                       : !strcmp(in->outcome, "fail") ? "fail"
+                                                      : "pass_with_remarks";
+    if (in->n_answers == 0)
+        FAIL(LZ__STATUS__INVALID_FIELD, "answers",
+             "answers are required: the inspection checklist, every key item answered");
+    if (in->has_checklist_version && in->checklist_version < 1)
+        FAIL(LZ__STATUS__INVALID_FIELD, "checklist_version",
+             "checklist_version must be a positive integer");
     int64_t t = now;
     if (in->inspected_at) {
         if (rfc3339_parse(in->inspected_at, &t) != 0)
@@ -110,12 +119,14 @@ int sampler_inspection_check(const Lz__RecordInspectionRequest *in, int64_t now,
         if (!fixed)
             open++;
     }
-    if (strcmp(out->outcome, "pass") != 0 && in->n_findings == 0)
-        FAIL(LZ__STATUS__MISSING_FIELD, "findings", "outcome %s needs at least one finding",
-             out->outcome);
-    if (!strcmp(out->outcome, "pass") && open > 0)
-        FAIL(LZ__STATUS__INVALID_FIELD, "outcome",
-             "a pass leaves no finding open: use pass_with_remarks or fail");
+    for (size_t i = 0; i < in->n_findings; i++)
+        for (size_t j = 0; j < i && in->findings[i]->item_code; j++)
+            if (in->findings[j]->item_code &&
+                !strcmp(in->findings[j]->item_code, in->findings[i]->item_code)) {
+                snprintf(f, sizeof f, "findings[%zu].item_code", i);
+                FAIL(LZ__STATUS__INVALID_FIELD, f, "item %.8s has more than one finding",
+                     in->findings[i]->item_code);
+            }
     out->inspected_at = t;
     out->problems_open = open;
     return 0;
@@ -197,7 +208,10 @@ void sampler_record_inspection(void *ctx, const Lz__Envelope *req, rpc_reply_t *
     }
     const Lz__Caller *c = req->caller;
     PGresult *res = NULL;
-    char *detail = NULL;
+    char *detail = NULL, *rc_json = NULL, *answers_json = NULL;
+    brief_checklist_t cl = {0};
+    record_check_t rc;
+    memset(&rc, 0, sizeof rc);
     if (!scope_has_role(c, "inspector") || !c->has_inspector_id || c->inspector_id <= 0) {
         rpc_reply_error(rep, LZ__STATUS__FORBIDDEN, NULL,
                         "only the inspectors assigned to a business record its inspection");
@@ -232,8 +246,8 @@ void sampler_record_inspection(void *ctx, const Lz__Envelope *req, rpc_reply_t *
     }
     const char *ap[] = {pid, bid, iid};
     res = pg_query_prepared(self->pg, "sampler_insp_assigned",
-                            "SELECT b.region_code, p.quarter FROM sampling_items si "
-                            "JOIN sampling_plans p ON p.id = si.plan_id "
+                            "SELECT b.region_code, p.quarter, b.type, b.status FROM sampling_items "
+                            "si JOIN sampling_plans p ON p.id = si.plan_id "
                             "JOIN businesses b ON b.id = si.business_id "
                             "WHERE si.plan_id = $1::bigint AND si.business_id = $2::bigint "
                             "AND (si.inspector_1 = $3::bigint OR si.inspector_2 = $3::bigint)",
@@ -250,18 +264,101 @@ void sampler_record_inspection(void *ctx, const Lz__Envelope *req, rpc_reply_t *
                         c->inspector_id, in->business_id, in->plan_id);
         goto done;
     }
-    char region[16], quarter[16];
+    char region[16], quarter[16], type[32], bstatus[16];
     snprintf(region, sizeof region, "%s", pg_str(res, 0, 0));
     snprintf(quarter, sizeof quarter, "%s", pg_str(res, 0, 1));
+    snprintf(type, sizeof type, "%s", pg_str(res, 0, 2));
+    snprintf(bstatus, sizeof bstatus, "%s", pg_str(res, 0, 3));
     pg_free(&res);
+
+    /* the checklist and the answers: nothing is written when they are wrong */
+    int found = sampler_checklist_load(self->pg, type,
+                                       in->has_checklist_version ? in->checklist_version : 0, &cl);
+    if (found < 0) {
+        sampler_db_failed(self->pg, rep);
+        goto done;
+    }
+    if (found == 0) {
+        pg_rollback(self->pg);
+        if (in->has_checklist_version)
+            rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, "checklist_version",
+                            "no inspection checklist version %d for type %s",
+                            (int)in->checklist_version, type);
+        else
+            rpc_reply_error(rep, LZ__STATUS__UNAVAILABLE, NULL,
+                            "no inspection checklist for type %s", type);
+        goto done;
+    }
+    check_answers_t sum;
+    if (check_answers(cl.items, cl.nitems, in->answers, in->n_answers, &sum, field, sizeof field,
+                      msg, sizeof msg) != 0) {
+        pg_rollback(self->pg);
+        rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, field, "%s", msg);
+        goto done;
+    }
+    /* a finding naming an item must name a failed one: it is that item's problem */
+    size_t free_findings = 0;
+    for (size_t i = 0; i < in->n_findings; i++) {
+        const char *code = in->findings[i]->item_code;
+        if (!code) {
+            free_findings++;
+            continue;
+        }
+        size_t k = 0;
+        while (k < in->n_answers && strcmp(in->answers[k]->code, code) != 0)
+            k++;
+        if (k == in->n_answers || in->answers[k]->ok) {
+            pg_rollback(self->pg);
+            rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, "findings",
+                            "findings[%zu] names %.8s, which is not a failed item of this "
+                            "inspection",
+                            i, code);
+            goto done;
+        }
+    }
+    const char *outcome = check_outcome(sum.key_failed, sum.failed - sum.key_failed, free_findings,
+                                        self->fail_general);
+    if (chk.outcome && strcmp(chk.outcome, outcome) != 0) {
+        pg_rollback(self->pg);
+        rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, "outcome",
+                        "the answers give %s (%d key and %d general items failed, %zu other "
+                        "findings), not %s",
+                        outcome, sum.key_failed, sum.failed - sum.key_failed, free_findings,
+                        chk.outcome);
+        goto done;
+    }
+
+    /* the record check as of the inspection */
+    period_t q;
+    if (period_parse_kind(PERIOD_QUARTERLY, quarter, &q) != 0 ||
+        sampler_record_check_load(self->pg, self, in->business_id, region, bstatus, &q,
+                                  chk.inspected_at, &rc) != 0) {
+        sampler_db_failed(self->pg, rep);
+        goto done;
+    }
+    json_t *rcj = pbjson_from_message(&rc.msg.base);
+    rc_json = json_dumps(rcj, JSON_COMPACT);
+    json_decref(rcj);
+    json_t *aj = json_array();
+    for (size_t i = 0; i < in->n_answers; i++)
+        json_array_append_new(aj, pbjson_from_message(&in->answers[i]->base));
+    answers_json = json_dumps(aj, JSON_COMPACT);
+    json_decref(aj);
+
+    char clid[24];
+    snprintf(clid, sizeof clid, "%" PRId64, cl.id);
+    snprintf(nf, sizeof nf, "%zu", (size_t)sum.failed + free_findings);
     const char *ip[] = {
-        pid, bid, region, iid, chk.outcome, nf, in->note ? in->note : "", at, req->request_id};
-    res = pg_query_prepared(self->pg, "sampler_insp_insert",
-                            "INSERT INTO inspections (plan_id, business_id, region_code, "
-                            "inspector_id, outcome, findings, note, inspected_at, request_id) "
-                            "VALUES ($1::bigint, $2::bigint, $3, $4::bigint, $5, $6::int, $7, "
-                            "$8::timestamptz, $9) RETURNING id",
-                            9, ip);
+        pid,  bid,          region, iid, outcome, nf, in->note ? in->note : "", at, req->request_id,
+        clid, answers_json, rc_json};
+    res =
+        pg_query_prepared(self->pg, "sampler_insp_insert",
+                          "INSERT INTO inspections (plan_id, business_id, region_code, "
+                          "inspector_id, outcome, findings, note, inspected_at, request_id, "
+                          "checklist_id, answers, record_check) "
+                          "VALUES ($1::bigint, $2::bigint, $3, $4::bigint, $5, $6::int, $7, "
+                          "$8::timestamptz, $9, $10::bigint, $11::jsonb, $12::jsonb) RETURNING id",
+                          12, ip);
     if (!res || PQntuples(res) != 1) {
         if (pg_unique_violation(self->pg)) {
             pg_rollback(self->pg);
@@ -277,17 +374,47 @@ void sampler_record_inspection(void *ctx, const Lz__Envelope *req, rpc_reply_t *
     pg_free(&res);
     char sid[24];
     snprintf(sid, sizeof sid, "%" PRId64, inspection_id);
-    for (size_t i = 0; i < in->n_findings; i++) {
-        const Lz__InspectionFinding *f = in->findings[i];
-        bool fixed = f->has_fixed && f->fixed;
-        const char *pp[] = {bid,
-                            region,
-                            sid,
-                            f->item_code,
-                            f->description,
-                            f->action ? f->action : "",
-                            at,
-                            fixed ? "true" : "false"};
+
+    /* problems: one per failed item (its finding when one names it), one per other finding */
+    int problems_open = 0;
+    size_t nprob = (size_t)sum.failed + free_findings;
+    for (size_t n = 0, ai = 0, fi = 0; n < nprob; n++) {
+        const char *code = NULL, *action = "";
+        char *owned = NULL;
+        const char *desc;
+        bool fixed = false;
+        if (ai < in->n_answers) {
+            while (ai < in->n_answers && in->answers[ai]->ok)
+                ai++;
+        }
+        if (ai < in->n_answers) {
+            const Lz__InspectionAnswer *x = in->answers[ai++];
+            code = x->code;
+            const Lz__InspectionFinding *f = NULL;
+            for (size_t k = 0; k < in->n_findings && !f; k++)
+                if (in->findings[k]->item_code && !strcmp(in->findings[k]->item_code, code))
+                    f = in->findings[k];
+            size_t d = 0;
+            while (d < cl.nitems && strcmp(cl.items[d].code, code) != 0)
+                d++;
+            if (f) {
+                desc = f->description;
+                action = f->action ? f->action : "";
+                fixed = f->has_fixed && f->fixed;
+            } else {
+                owned =
+                    xasprintf("%s：%s", d < cl.nitems ? pg_str(cl.res, (int)d, 3) : code, x->note);
+                desc = owned;
+            }
+        } else {
+            while (fi < in->n_findings && in->findings[fi]->item_code)
+                fi++;
+            const Lz__InspectionFinding *f = in->findings[fi++];
+            desc = f->description;
+            action = f->action ? f->action : "";
+            fixed = f->has_fixed && f->fixed;
+        }
+        const char *pp[] = {bid, region, sid, code, desc, action, at, fixed ? "true" : "false"};
         res = pg_query_prepared(
             self->pg, "sampler_insp_problem",
             "INSERT INTO problems (business_id, region_code, source, source_id, item_code, "
@@ -295,6 +422,7 @@ void sampler_record_inspection(void *ctx, const Lz__Envelope *req, rpc_reply_t *
             "'inspection', $3::bigint, $4, $5, $6, $7::timestamptz, CASE WHEN $8::bool THEN "
             "$7::timestamptz END, CASE WHEN $8::bool THEN $6 END) RETURNING id",
             8, pp);
+        free(owned);
         if (!res || PQntuples(res) != 1) {
             sampler_db_failed(self->pg, rep);
             goto done;
@@ -302,6 +430,7 @@ void sampler_record_inspection(void *ctx, const Lz__Envelope *req, rpc_reply_t *
         int64_t problem_id = pg_int(res, 0, 0);
         pg_free(&res);
         if (!fixed) {
+            problems_open++;
             Lz__ProblemOpenedEvent ev = LZ__PROBLEM_OPENED_EVENT__INIT;
             ev.has_problem_id = ev.has_business_id = ev.has_source_id = ev.has_opened_at = 1;
             ev.problem_id = problem_id;
@@ -322,21 +451,41 @@ void sampler_record_inspection(void *ctx, const Lz__Envelope *req, rpc_reply_t *
     ev.inspection_id = inspection_id;
     ev.plan_id = in->plan_id;
     ev.business_id = in->business_id;
-    ev.outcome = (char *)chk.outcome;
+    ev.outcome = (char *)outcome;
     ev.inspected_at = chk.inspected_at;
-    ev.findings = (int32_t)in->n_findings;
-    ev.problems_open = chk.problems_open;
+    ev.findings = (int32_t)nprob;
+    ev.problems_open = problems_open;
     ev.region_code = region;
     ev.quarter = quarter;
     ev.inspector_id = c->inspector_id;
+    ev.has_checklist_version = ev.has_items_failed = ev.has_key_items_failed = 1;
+    ev.has_ledgers_owed = ev.has_ledgers_missing = ev.has_ledgers_late = 1;
+    ev.has_visits_owed = ev.has_visits_met = ev.has_problems_overdue = 1;
+    ev.checklist_version = cl.version;
+    ev.items_failed = sum.failed;
+    ev.key_items_failed = sum.key_failed;
+    for (int k = 0; k < 3; k++) {
+        ev.ledgers_owed += rc.ledgers[k].owed;
+        ev.ledgers_missing += rc.ledgers[k].missing;
+        ev.ledgers_late += rc.ledgers[k].late;
+    }
+    ev.visits_owed = rc.visits_owed;
+    ev.visits_met = rc.visits_met;
+    ev.problems_overdue = rc.problems_overdue;
     Lz__RecordInspectionReply out = LZ__RECORD_INSPECTION_REPLY__INIT;
     out.has_id = out.has_problems_open = 1;
     out.id = inspection_id;
-    out.problems_open = chk.problems_open;
+    out.problems_open = problems_open;
+    out.outcome = (char *)outcome;
+    out.has_checklist_version = out.has_items_failed = out.has_key_items_failed = 1;
+    out.checklist_version = cl.version;
+    out.items_failed = sum.failed;
+    out.key_items_failed = sum.key_failed;
     char object[48];
     snprintf(object, sizeof object, "inspections/%s", sid);
-    detail = xasprintf("{\"plan_id\":%s,\"business_id\":%s,\"outcome\":\"%s\",\"findings\":%s}",
-                       pid, bid, chk.outcome, nf);
+    detail = xasprintf("{\"plan_id\":%s,\"business_id\":%s,\"outcome\":\"%s\",\"findings\":%s,"
+                       "\"checklist_version\":%d,\"items_failed\":%d}",
+                       pid, bid, outcome, nf, cl.version, sum.failed);
     if (sampler_event(self->pg, "inspection.recorded", in->business_id, &ev.base) != 0 ||
         audit_write(self->pg, c, "inspection.record", object, req->request_id, detail) != 0) {
         sampler_db_failed(self->pg, rep);
@@ -347,6 +496,10 @@ void sampler_record_inspection(void *ctx, const Lz__Envelope *req, rpc_reply_t *
         pg_commit(self->pg) != 0)
         sampler_db_failed(self->pg, rep);
 done:
+    free(rc_json);
+    free(answers_json);
+    sampler_record_check_clear(&rc);
+    sampler_checklist_clear(&cl);
     free(detail);
     pg_free(&res);
     protobuf_c_message_free_unpacked(&in->base, NULL);

@@ -20,19 +20,21 @@
 
 /* What a checked inspection request holds. */
 typedef struct {
-    const char *outcome; /* static: pass, pass_with_remarks, fail */
+    const char *outcome; /* static: the caller's pass, pass_with_remarks, fail, or NULL */
     int64_t inspected_at;
-    int problems_open;
+    int problems_open; /* findings not fixed at once */
 } inspection_checked_t;
 
 /* Returns true if outcome is pass, pass_with_remarks or fail. */
 bool sampler_outcome_valid(const char *outcome);
 
 /*
- * Check an inspection request at time now: ids, outcome (pass_with_remarks and fail need
- * a finding; a pass leaves no finding open), time (default now; not in the future, at
- * most INSPECTION_MAX_AGE_S old), findings and note bounds.  Returns 0 with out filled,
- * or -1 with the status, the field at fault and a lower-case reason.
+ * Check an inspection request at time now, before the checklist is known: ids, outcome
+ * (optional; if given one of the three), answers present, checklist_version positive,
+ * time (default now; not in the future, at most INSPECTION_MAX_AGE_S old), findings
+ * (bounds, a fixed one names its action, at most one per item_code) and note bounds.
+ * Returns 0 with out filled, or -1 with the status, the field at fault and a lower-case
+ * reason.  The answers themselves and the outcome they give: sampler_check.h.
  */
 int sampler_inspection_check(const Lz__RecordInspectionRequest *in, int64_t now,
                              inspection_checked_t *out, Lz__Status *status, char *field,

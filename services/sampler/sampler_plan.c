@@ -19,6 +19,7 @@
 #include "scope.h"
 
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,8 +105,10 @@ bool sampler_seed_valid(const char *seed)
 
 void sampler_stratum_of(const char *region_code, bool township, char out[SAMPLE_CODE_LEN + 1])
 {
-    snprintf(out, SAMPLE_CODE_LEN + 1, "%.12s", region_code);
-    if (township && strlen(out) == SAMPLE_CODE_LEN)
+    size_t n = region_code ? strnlen(region_code, SAMPLE_CODE_LEN) : 0;
+    memcpy(out, region_code ? region_code : "", n);
+    out[n] = '\0';
+    if (township && n == SAMPLE_CODE_LEN)
         memcpy(out + 9, "000", 3);
 }
 
@@ -194,7 +197,7 @@ static void s_plan_fill(const PGresult *res, int r, Lz__Plan *plan, Lz__PlanSett
 
 /* Load the frame of region under settings for quarter q; units (caller frees) or NULL. */
 static sample_unit_t *s_load_frame(pg_t *pg, const char *region, const sampler_settings_t *set,
-                                   const period_t *q, size_t *n)
+                                   const period_t *q, size_t *n, sampler_phases_t *ph, int64_t *t0)
 {
     char lo[13], hi[13], from[RFC3339_TEXT_MAX], to[RFC3339_TEXT_MAX];
     period_t prev;
@@ -212,6 +215,7 @@ static sample_unit_t *s_load_frame(pg_t *pg, const char *region, const sampler_s
         5, params);
     if (!res)
         return NULL;
+    sampler_phase(ph, "frame query", t0);
     size_t rows = (size_t)PQntuples(res);
     sample_unit_t *u = xcalloc(rows ? rows : 1, sizeof *u);
     for (size_t i = 0; i < rows; i++) {
@@ -221,8 +225,10 @@ static sample_unit_t *s_load_frame(pg_t *pg, const char *region, const sampler_s
         u[i].weight = sampler_weight_of(set, g ? g[0] : 'A');
     }
     pg_free(&res);
+    sampler_phase(ph, "frame rows to units", t0);
     sample_frame_sort(u, rows);
     *n = rows;
+    sampler_phase(ph, "sort the frame", t0);
     return u;
 }
 
@@ -251,54 +257,105 @@ static sample_inspector_t *s_load_roster(pg_t *pg, const char *region, size_t *n
 }
 
 /* Exclusions of the drawn businesses: their cadres' phones, declared conflicts. */
+#define EXCLUSIONS_BY_ID_MAX 5000 /* drawn businesses up to which exclusions are asked by id */
+
+static int s_cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * Exclusions of the drawn businesses: inspectors with the phone of one of their current
+ * cadres ('c'), declared conflicts ('x'); a pair both ways is 'c'.  A small plan asks by the
+ * drawn ids; a big one (a province: 90,000 ids, whose ANY() index probes take a second)
+ * reads every pair of a cadre who is also an inspector and every conflict, sorted, and keeps
+ * those of drawn businesses - the same set.
+ */
 static sample_exclusion_t *s_load_exclusions(pg_t *pg, const sample_result_t *r, size_t *n,
                                              char **reasons)
 {
-    s_sb_t ids = {0};
-    s_sb_add(&ids, "{");
-    for (size_t i = 0; i < r->npicks; i++)
-        s_sb_add(&ids, "%s%" PRId64, i ? "," : "", r->picks[i].business_id);
-    s_sb_add(&ids, "}");
-    const char *params[] = {ids.p};
-    PGresult *res = pg_query_prepared(
-        pg, "sampler_exclusions",
-        "SELECT business_id, inspector_id, min(reason) FROM ("
-        "SELECT a.business_id, i.id AS inspector_id, 'cadre' AS reason FROM assignments a "
-        "JOIN cadres c ON c.id = a.cadre_id JOIN inspectors i ON i.phone = c.phone "
-        "WHERE a.until IS NULL AND a.business_id = ANY ($1::bigint[]) "
-        "UNION ALL SELECT business_id, inspector_id, 'conflict' FROM inspection_conflicts "
-        "WHERE business_id = ANY ($1::bigint[])) x GROUP BY 1, 2",
-        1, params);
-    free(ids.p);
-    if (!res)
+    PGresult *res;
+    int64_t *drawn = NULL;
+    if (r->npicks <= EXCLUSIONS_BY_ID_MAX) {
+        s_sb_t ids = {0};
+        s_sb_add(&ids, "{");
+        for (size_t i = 0; i < r->npicks; i++)
+            s_sb_add(&ids, "%s%" PRId64, i ? "," : "", r->picks[i].business_id);
+        s_sb_add(&ids, "}");
+        const char *params[] = {ids.p};
+        res = pg_query_prepared(
+            pg, "sampler_exclusions",
+            "SELECT business_id, inspector_id, min(reason) FROM ("
+            "SELECT a.business_id, i.id AS inspector_id, 'cadre' AS reason FROM assignments a "
+            "JOIN cadres c ON c.id = a.cadre_id JOIN inspectors i ON i.phone = c.phone "
+            "WHERE a.until IS NULL AND a.business_id = ANY ($1::bigint[]) "
+            "UNION ALL SELECT business_id, inspector_id, 'conflict' FROM inspection_conflicts "
+            "WHERE business_id = ANY ($1::bigint[])) x GROUP BY 1, 2 ORDER BY 1, 2",
+            1, params);
+        free(ids.p);
+    } else {
+        drawn = xcalloc(r->npicks, sizeof *drawn);
+        for (size_t i = 0; i < r->npicks; i++)
+            drawn[i] = r->picks[i].business_id;
+        qsort(drawn, r->npicks, sizeof *drawn, s_cmp_i64);
+        res = pg_query_prepared(
+            pg, "sampler_exclusions_all",
+            "SELECT a.business_id, i.id, 'cadre' AS reason FROM cadres c JOIN inspectors i ON "
+            "i.phone = c.phone JOIN assignments a ON a.cadre_id = c.id AND a.until IS NULL "
+            "UNION ALL SELECT business_id, inspector_id, 'conflict' FROM inspection_conflicts "
+            "ORDER BY 1, 2, 3",
+            0, NULL);
+    }
+    if (!res) {
+        free(drawn);
         return NULL;
-    size_t rows = (size_t)PQntuples(res);
+    }
+    size_t rows = (size_t)PQntuples(res), k = 0;
     sample_exclusion_t *e = xcalloc(rows ? rows : 1, sizeof *e);
     *reasons = xcalloc(rows ? rows : 1, 1);
     for (size_t i = 0; i < rows; i++) {
-        e[i].business_id = pg_int(res, (int)i, 0);
-        e[i].inspector_id = pg_int(res, (int)i, 1);
-        (*reasons)[i] = !strcmp(pg_str(res, (int)i, 2), "cadre") ? 'c' : 'x';
+        int64_t b = pg_int(res, (int)i, 0), insp = pg_int(res, (int)i, 1);
+        if (drawn && !bsearch(&b, drawn, r->npicks, sizeof *drawn, s_cmp_i64))
+            continue;
+        if (k > 0 && e[k - 1].business_id == b && e[k - 1].inspector_id == insp)
+            continue; /* sorted: 'cadre' came first */
+        e[k].business_id = b;
+        e[k].inspector_id = insp;
+        (*reasons)[k++] = !strcmp(pg_str(res, (int)i, 2), "cadre") ? 'c' : 'x';
     }
     pg_free(&res);
-    *n = rows;
+    free(drawn);
+    *n = k;
     return e;
 }
 
 /* Store frame, roster, exclusions and list of plan pid by COPY; 0 or -1. */
 static int s_store_inputs(pg_t *pg, const char *pid, const sample_input_t *in, const char *reasons,
-                          const sample_result_t *r)
+                          const sample_result_t *r, sampler_phases_t *ph, int64_t *t0)
 {
     s_sb_t b = {0};
     int rc = 0;
-    for (size_t i = 0; i < in->nframe; i++)
-        s_sb_add(&b, "%s\t%s\t%" PRId64 "\t%" PRIu32 "\n", pid, in->frame[i].stratum,
-                 in->frame[i].business_id, in->frame[i].weight);
+    /* one row per stratum: the frame is sorted by stratum, then id */
+    s_sb_t w = {0};
+    for (size_t i = 0; i < in->nframe;) {
+        size_t j = i;
+        s_sb_add(&b, "%s\t%s\t{", pid, in->frame[i].stratum);
+        w.len = 0;
+        for (; j < in->nframe && !strcmp(in->frame[j].stratum, in->frame[i].stratum); j++) {
+            s_sb_add(&b, "%s%" PRId64, j > i ? "," : "", in->frame[j].business_id);
+            s_sb_add(&w, "%s%" PRIu32, j > i ? "," : "", in->frame[j].weight);
+        }
+        s_sb_add(&b, "}\t{%s}\n", w.p);
+        i = j;
+    }
+    free(w.p);
     if (b.len && pg_copy_in(pg,
-                            "COPY sampling_frame (plan_id, stratum, business_id, weight) "
+                            "COPY sampling_frame (plan_id, stratum, business_ids, weights) "
                             "FROM STDIN",
                             b.p, b.len) != 0)
         rc = -1;
+    sampler_phase(ph, "COPY frame", t0);
     b.len = 0;
     for (size_t i = 0; rc == 0 && i < in->nroster; i++)
         s_sb_add(&b, "%s\t%s\t%" PRId64 "\n", pid, in->roster[i].district,
@@ -317,6 +374,7 @@ static int s_store_inputs(pg_t *pg, const char *pid, const sample_input_t *in, c
                    "FROM STDIN",
                    b.p, b.len) != 0)
         rc = -1;
+    sampler_phase(ph, "COPY roster, exclusions", t0);
     b.len = 0;
     for (size_t i = 0; rc == 0 && i < r->npicks; i++) {
         const sample_pick_t *p = &r->picks[i];
@@ -410,6 +468,8 @@ void sampler_create_plan(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
                         "a community cannot be split into townships");
         goto done;
     }
+    sampler_phases_t *ph = self->phases;
+    int64_t t0 = sampler_phase_start(ph);
     if (idem_begin_req(self->pg, METHOD_CREATE, req, rep) != 1)
         goto done;
 
@@ -442,8 +502,10 @@ void sampler_create_plan(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
     di.quarter = in->quarter;
     di.region = in->region;
     di.n_per_stratum = set.n_per_stratum;
-    frame = s_load_frame(self->pg, in->region, &set, &q, &di.nframe);
+    sampler_phase(ph, "begin, request id, plan exists", &t0);
+    frame = s_load_frame(self->pg, in->region, &set, &q, &di.nframe, ph, &t0);
     roster = frame ? s_load_roster(self->pg, in->region, &di.nroster) : NULL;
+    sampler_phase(ph, "roster query", &t0);
     if (!frame || !roster) {
         sampler_db_failed(self->pg, rep);
         goto done;
@@ -456,13 +518,16 @@ void sampler_create_plan(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
         rpc_reply_error(rep, LZ__STATUS__INTERNAL, NULL, "the frame is not valid");
         goto done;
     }
+    sampler_phase(ph, "draw businesses (digest, key, streams)", &t0);
     excl = s_load_exclusions(self->pg, &r, &di.nexclusions, &reasons);
     if (!excl) {
         sampler_db_failed(self->pg, rep);
         goto done;
     }
+    sampler_phase(ph, "exclusions query (cadres, conflicts)", &t0);
     di.exclusions = excl;
     sample_assign_inspectors(&di, &r);
+    sampler_phase(ph, "assign inspectors, list hash", &t0);
 
     char fd[2 * SAMPLE_HASH_LEN + 1], lh[2 * SAMPLE_HASH_LEN + 1], caller[96];
     sample_hex(r.frame_digest, fd);
@@ -520,10 +585,12 @@ void sampler_create_plan(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
     char pid[24];
     snprintf(pid, sizeof pid, "%s", pg_str(res, 0, 0));
     pg_free(&res);
-    if (s_store_inputs(self->pg, pid, &di, reasons, &r) != 0) {
+    sampler_phase(ph, "insert plan row", &t0);
+    if (s_store_inputs(self->pg, pid, &di, reasons, &r, ph, &t0) != 0) {
         sampler_db_failed(self->pg, rep);
         goto done;
     }
+    sampler_phase(ph, "COPY list", &t0);
     const char *pp[] = {pid};
     res = pg_query_prepared(self->pg, "sampler_plan_read",
                             "SELECT " PLAN_COLUMNS " FROM sampling_plans p WHERE p.id = $1::bigint",
@@ -543,12 +610,14 @@ void sampler_create_plan(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
         sampler_db_failed(self->pg, rep);
         goto done;
     }
+    sampler_phase(ph, "read back, audit", &t0);
     rpc_reply_created(rep, &plan.base);
     if (idem_finish(self->pg, METHOD_CREATE, req->request_id, rep) != 0 ||
         pg_commit(self->pg) != 0) {
         sampler_db_failed(self->pg, rep);
         goto done;
     }
+    sampler_phase(ph, "request id answer, commit", &t0);
     log_info("plan %s: %s %s, frame %zu in %zu strata, %zu drawn, %zu inspector slots short", pid,
              in->quarter, in->region, di.nframe, r.nstrata, r.npicks, r.short_inspectors);
 done:
@@ -560,6 +629,7 @@ done:
     free(roster);
     free(frame);
     protobuf_c_message_free_unpacked(&in->base, NULL);
+    malloc_trim(0); /* give a big frame's memory back, once (sampler_tune_malloc) */
 }
 
 /* ---- reading --------------------------------------------------------------------------------- */
@@ -665,9 +735,9 @@ void sampler_get_plan(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
         4, ip);
     const char *sp[] = {pid, lo, hi};
     sizes = items ? pg_query_prepared(self->pg, "sampler_plan_sizes",
-                                      "SELECT stratum, count(*) FROM sampling_frame WHERE plan_id "
-                                      "= $1::bigint AND stratum BETWEEN $2 AND $3 GROUP BY 1 "
-                                      "ORDER BY 1",
+                                      "SELECT stratum, cardinality(business_ids) FROM "
+                                      "sampling_frame WHERE plan_id = $1::bigint AND stratum "
+                                      "BETWEEN $2 AND $3 ORDER BY 1",
                                       3, sp)
                   : NULL;
     if (!items || !sizes) {
@@ -752,10 +822,33 @@ done:
     protobuf_c_message_free_unpacked(&in->base, NULL);
 }
 
+/* The next integer of a PostgreSQL array text ("{1,2,3}") at *p, advancing *p; 0 at its end. */
+static int64_t s_next_int(const char **p)
+{
+    const char *s = *p;
+    while (*s && (*s < '0' || *s > '9') && *s != '-')
+        s++;
+    if (!*s) {
+        *p = s;
+        return 0;
+    }
+    char *end = NULL;
+    long long v = strtoll(s, &end, 10);
+    *p = end;
+    return (int64_t)v;
+}
+
 /* ---- verification ---------------------------------------------------------------------------- */
 
 int sampler_plan_verify(pg_t *pg, int64_t plan_id, sampler_verify_t *out)
 {
+    return sampler_plan_verify_timed(pg, plan_id, out, NULL);
+}
+
+int sampler_plan_verify_timed(pg_t *pg, int64_t plan_id, sampler_verify_t *out,
+                              sampler_phases_t *ph)
+{
+    int64_t t0 = sampler_phase_start(ph);
     memset(out, 0, sizeof *out);
     char pid[24];
     snprintf(pid, sizeof pid, "%" PRId64, plan_id);
@@ -780,8 +873,9 @@ int sampler_plan_verify(pg_t *pg, int64_t plan_id, sampler_verify_t *out)
         return -1;
     }
     PGresult *fr = pg_query_prepared(pg, "sampler_verify_frame",
-                                     "SELECT stratum, business_id, weight FROM sampling_frame "
-                                     "WHERE plan_id = $1::bigint",
+                                     "SELECT stratum, business_ids, weights, "
+                                     "cardinality(business_ids) FROM sampling_frame "
+                                     "WHERE plan_id = $1::bigint ORDER BY stratum",
                                      1, pp);
     PGresult *ro = fr ? pg_query_prepared(pg, "sampler_verify_roster",
                                           "SELECT district, inspector_id FROM sampling_roster "
@@ -803,15 +897,25 @@ int sampler_plan_verify(pg_t *pg, int64_t plan_id, sampler_verify_t *out)
     int rc = -1;
     if (!li)
         goto done;
-    size_t nf = (size_t)PQntuples(fr), nr = (size_t)PQntuples(ro), ne = (size_t)PQntuples(ex),
-           nl = (size_t)PQntuples(li);
+    sampler_phase(ph, "reload plan, frame, roster, exclusions, list", &t0);
+    size_t ns = (size_t)PQntuples(fr), nr = (size_t)PQntuples(ro), ne = (size_t)PQntuples(ex),
+           nl = (size_t)PQntuples(li), nf = 0;
+    for (size_t i = 0; i < ns; i++)
+        nf += (size_t)pg_int(fr, (int)i, 3);
     sample_unit_t *u = xcalloc(nf + 1, sizeof *u);
-    for (size_t i = 0; i < nf; i++) {
-        snprintf(u[i].stratum, sizeof u[i].stratum, "%s", pg_str(fr, (int)i, 0));
-        u[i].business_id = pg_int(fr, (int)i, 1);
-        u[i].weight = (uint32_t)pg_int(fr, (int)i, 2);
+    size_t k = 0;
+    for (size_t i = 0; i < ns; i++) {
+        size_t n = (size_t)pg_int(fr, (int)i, 3);
+        const char *stratum = pg_str(fr, (int)i, 0);
+        const char *ids = pg_str(fr, (int)i, 1), *ws = pg_str(fr, (int)i, 2);
+        for (size_t j = 0; j < n && k < nf; j++, k++) {
+            sampler_stratum_of(stratum, false, u[k].stratum);
+            u[k].business_id = s_next_int(&ids);
+            u[k].weight = (uint32_t)s_next_int(&ws);
+        }
     }
     sample_frame_sort(u, nf);
+    sampler_phase(ph, "frame to units, sort", &t0);
     sample_inspector_t *rs = xcalloc(nr + 1, sizeof *rs);
     for (size_t i = 0; i < nr; i++) {
         snprintf(rs[i].district, sizeof rs[i].district, "%s", pg_str(ro, (int)i, 0));
@@ -844,6 +948,7 @@ int sampler_plan_verify(pg_t *pg, int64_t plan_id, sampler_verify_t *out)
                          .nroster = nr,
                          .exclusions = es,
                          .nexclusions = ne};
+    sampler_phase(ph, "roster, exclusions, stored list hash", &t0);
     sample_result_t r;
     if (sample_draw(&in, &r) == 0) {
         sample_hex(r.list_hash, out->recomputed_hash);
@@ -852,6 +957,7 @@ int sampler_plan_verify(pg_t *pg, int64_t plan_id, sampler_verify_t *out)
     } else {
         snprintf(out->recomputed_hash, sizeof out->recomputed_hash, "invalid-frame");
     }
+    sampler_phase(ph, "re-draw (digest, key, draw, inspectors, hash)", &t0);
     out->match = !strcmp(out->stored_hash, out->recomputed_hash) &&
                  !strcmp(out->stored_hash, out->items_hash) &&
                  !strcmp(out->frame_digest, out->recomputed_frame_digest);
@@ -902,5 +1008,113 @@ void sampler_verify_plan(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
             rpc_reply_ok(rep, &out.base);
         }
     }
+    protobuf_c_message_free_unpacked(&in->base, NULL);
+}
+
+/* ---- listing --------------------------------------------------------------------------------- */
+
+#define PLAN_LIST_DEFAULT 100
+#define PLAN_LIST_MAX     1000
+
+void sampler_list_plans(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
+{
+    sampler_t *self = ctx;
+    Lz__ListPlansRequest *in =
+        (Lz__ListPlansRequest *)rpc_unpack(req, &lz__list_plans_request__descriptor);
+    if (!in) {
+        rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, NULL, "request does not parse");
+        return;
+    }
+    const Lz__Caller *c = req->caller;
+    PGresult *res = NULL;
+    Lz__Plan *plans = NULL, **pp = NULL;
+    Lz__PlanSettings *sets = NULL;
+    bool inspector = scope_has_role(c, "inspector") && c->has_inspector_id && c->inspector_id > 0;
+    if (!scope_is_admin(c) && !scope_is_regulator(c) && !inspector) {
+        /* business and cadre tokens: the gateway already answers 403 */
+        rpc_reply_error(rep, LZ__STATUS__FORBIDDEN, NULL,
+                        "plans are listed for regulators and inspectors");
+        goto done;
+    }
+    char lo[13] = "000000000000", hi[13] = "999999999999";
+    if (in->region) {
+        if (s_range(in->region, SAMPLE_CODE_LEN, lo, hi) != 0) {
+            rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, "region",
+                            "region must be a 12-digit region code");
+            goto done;
+        }
+        if (scope_is_regulator(c) && !scope_region_visible(c, in->region)) {
+            rpc_reply_error(rep, LZ__STATUS__NOT_FOUND, "region", "no region %s", in->region);
+            goto done;
+        }
+    } else if (scope_is_regulator(c) && s_range(c->region, SAMPLE_CODE_LEN, lo, hi) != 0) {
+        rpc_reply_error(rep, LZ__STATUS__FORBIDDEN, NULL, "the token's region is not valid");
+        goto done;
+    }
+    period_t q;
+    if (in->quarter && period_parse_kind(PERIOD_QUARTERLY, in->quarter, &q) != 0) {
+        rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, "quarter",
+                        "quarter must be a quarter like 2026-Q4");
+        goto done;
+    }
+    int limit = in->has_limit ? in->limit : PLAN_LIST_DEFAULT;
+    if (limit < 1 || limit > PLAN_LIST_MAX) {
+        rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, "limit", "limit must be 1 to %d",
+                        PLAN_LIST_MAX);
+        goto done;
+    }
+    long long after = 0;
+    if (in->cursor) {
+        char *end = NULL;
+        after = in->cursor[0] == 'p' ? strtoll(in->cursor + 1, &end, 10) : -1;
+        if (after < 0 || !end || end == in->cursor + 1 || *end) {
+            rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, "cursor", "cursor is not valid");
+            goto done;
+        }
+    }
+    char at[24], iid[24], lim[16];
+    snprintf(at, sizeof at, "%lld", after);
+    snprintf(iid, sizeof iid, "%" PRId64, inspector ? c->inspector_id : (int64_t)0);
+    snprintf(lim, sizeof lim, "%d", limit + 1);
+    const char *params[] = {lo, hi, in->quarter, at, iid, lim};
+    res = pg_query_prepared(
+        self->pg, "sampler_plan_list",
+        "SELECT " PLAN_COLUMNS " FROM sampling_plans p WHERE p.region_code BETWEEN $1 AND $2 "
+        "AND ($3::text IS NULL OR p.quarter = $3::text) AND p.id > $4::bigint AND ($5::bigint = "
+        "0 OR EXISTS (SELECT 1 FROM sampling_items si WHERE si.plan_id = p.id AND "
+        "(si.inspector_1 = $5::bigint OR si.inspector_2 = $5::bigint))) ORDER BY p.id LIMIT "
+        "$6::int",
+        6, params);
+    if (!res) {
+        rpc_reply_error(rep, LZ__STATUS__UNAVAILABLE, NULL, "database unavailable");
+        goto done;
+    }
+    int n = PQntuples(res);
+    bool more = n > limit;
+    if (more)
+        n = limit;
+    plans = xcalloc((size_t)n + 1, sizeof *plans);
+    sets = xcalloc((size_t)n + 1, sizeof *sets);
+    pp = xcalloc((size_t)n + 1, sizeof *pp);
+    for (int i = 0; i < n; i++) {
+        lz__plan__init(&plans[i]);
+        lz__plan_settings__init(&sets[i]);
+        s_plan_fill(res, i, &plans[i], &sets[i]);
+        pp[i] = &plans[i];
+    }
+    Lz__ListPlansReply out = LZ__LIST_PLANS_REPLY__INIT;
+    out.items = pp;
+    out.n_items = (size_t)n;
+    char next[24];
+    if (more && n > 0) {
+        snprintf(next, sizeof next, "p%" PRId64, plans[n - 1].id);
+        out.next_cursor = next;
+    }
+    rpc_reply_ok(rep, &out.base);
+done:
+    free(pp);
+    free(sets);
+    free(plans);
+    pg_free(&res);
     protobuf_c_message_free_unpacked(&in->base, NULL);
 }

@@ -59,5 +59,8 @@ typedef struct {
  * (logged) or an algorithm this build does not know.
  */
 int sampler_plan_verify(pg_t *pg, int64_t plan_id, sampler_verify_t *out);
+/* The same, recording phase timings in ph when it is not NULL (the benchmark). */
+int sampler_plan_verify_timed(pg_t *pg, int64_t plan_id, sampler_verify_t *out,
+                              sampler_phases_t *ph);
 
 #endif

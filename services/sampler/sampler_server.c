@@ -3,11 +3,14 @@
  * and the write helpers every handler shares (caller keys, events; request ids: common/idem.h).
  */
 #include "sampler_server.h"
+#include "clock.h"
 #include "log.h"
+#include "sampler_check.h"
 #include "mem.h"
 #include "outbox.h"
 
 #include <inttypes.h>
+#include <malloc.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +30,17 @@ const cfg_spec_t sampler_spec[] = {
      "leave out businesses inspected in the previous quarter"},
     {"LZ_SAMPLER_PUBLIC_ANONYMOUS", CFG_BOOL, "1", 0, 0, false,
      "anyone may read a plan's published results without a token"},
+    {"LZ_LEDGER_GRACE_S", CFG_INT, "0", 0, 604800, false, "grace after a period's end, seconds"},
+    {"LZ_VISIT_PRESET", CFG_STR, "default", 1, 16, false,
+     "visit frequencies: default (quarterly for every level) or national"},
+    {"LZ_VISIT_FREQ_CITY", CFG_STR, "", 0, 16, false, "city cadres' visit frequency"},
+    {"LZ_VISIT_FREQ_COUNTY", CFG_STR, "", 0, 16, false, "county cadres' visit frequency"},
+    {"LZ_VISIT_FREQ_TOWNSHIP", CFG_STR, "", 0, 16, false, "township cadres' visit frequency"},
+    {"LZ_VISIT_FREQ_VILLAGE", CFG_STR, "", 0, 16, false, "village cadres' visit frequency"},
+    {"LZ_SAMPLER_PROBLEM_DUE_DAYS", CFG_INT, "7", 1, 365, false,
+     "days an open problem may stay open before an inspection brief calls it overdue"},
+    {"LZ_SAMPLER_FAIL_GENERAL", CFG_INT, "3", 1, 100, false,
+     "failed general checklist items that fail an inspection"},
 };
 const size_t sampler_spec_count = sizeof sampler_spec / sizeof sampler_spec[0];
 
@@ -34,6 +48,8 @@ static const rpc_method_t s_methods[] = {
     {"sampler.create_plan", sampler_create_plan, NULL},
     {"sampler.get_plan", sampler_get_plan, NULL},
     {"sampler.verify_plan", sampler_verify_plan, NULL},
+    {"sampler.list_plans", sampler_list_plans, NULL},
+    {"sampler.inspection_brief", sampler_inspection_brief, NULL},
     {"sampler.record_inspection", sampler_record_inspection, NULL},
     {"sampler.public_plan", sampler_public_plan, NULL},
     {"sampler.declare_conflict", sampler_declare_conflict, NULL},
@@ -49,6 +65,38 @@ void sampler_defaults_from_cfg(const cfg_t *cfg, sampler_defaults_t *d)
     d->weight[2] = (int)cfg_int(cfg, "LZ_SAMPLER_WEIGHT_C");
     d->weight[3] = (int)cfg_int(cfg, "LZ_SAMPLER_WEIGHT_D");
     d->exclude_previous = cfg_bool(cfg, "LZ_SAMPLER_EXCLUDE_PREVIOUS");
+}
+
+int sampler_check_settings_from_cfg(const cfg_t *cfg, sampler_t *self)
+{
+    self->grace_s = cfg_int(cfg, "LZ_LEDGER_GRACE_S");
+    self->problem_due_days = (int)cfg_int(cfg, "LZ_SAMPLER_PROBLEM_DUE_DAYS");
+    self->fail_general = (int)cfg_int(cfg, "LZ_SAMPLER_FAIL_GENERAL");
+    const char *preset = cfg_str(cfg, "LZ_VISIT_PRESET");
+    if (!strcmp(preset, "default")) {
+        for (int i = 0; i < 4; i++)
+            self->visit_freq[i] = CHECK_QUARTERLY;
+    } else if (!strcmp(preset, "national")) { /* as the scheduler's */
+        self->visit_freq[0] = self->visit_freq[1] = CHECK_HALFYEARLY;
+        self->visit_freq[2] = CHECK_QUARTERLY;
+        self->visit_freq[3] = CHECK_MONTHLY;
+    } else {
+        log_error("setting LZ_VISIT_PRESET must be default or national");
+        return -1;
+    }
+    static const char *const names[4] = {"LZ_VISIT_FREQ_CITY", "LZ_VISIT_FREQ_COUNTY",
+                                         "LZ_VISIT_FREQ_TOWNSHIP", "LZ_VISIT_FREQ_VILLAGE"};
+    for (int i = 0; i < 4; i++) {
+        const char *v = cfg_str(cfg, names[i]);
+        check_freq_t f;
+        if (v[0] && check_freq_parse(v, &f) != 0) {
+            log_error("setting %s must be monthly, quarterly, halfyearly or yearly", names[i]);
+            return -1;
+        }
+        if (v[0])
+            self->visit_freq[i] = f;
+    }
+    return 0;
 }
 
 /* Housekeeping every 200 ms: relay committed events. */
@@ -71,14 +119,19 @@ int sampler_run(const cfg_t *cfg)
         log_error("could not initialise libsodium");
         return 1;
     }
+    sampler_tune_malloc();
     sampler_t self;
     memset(&self, 0, sizeof self);
     self.relay_batch = (int)cfg_int(cfg, "LZ_RELAY_BATCH");
     sampler_defaults_from_cfg(cfg, &self.defaults);
     self.public_anonymous = cfg_bool(cfg, "LZ_SAMPLER_PUBLIC_ANONYMOUS");
+    if (sampler_check_settings_from_cfg(cfg, &self) != 0)
+        return 2;
     self.pg = pg_connect(cfg_str(cfg, "LZ_PG_URL"), 60, 500);
     if (!self.pg)
         return 1;
+    /* JIT costs the province frame query more than it saves (bench/sampler_plan.sh) */
+    pg_exec(self.pg, "SET jit = off", 0, NULL);
     self.rds = rds_connect(cfg_str(cfg, "LZ_REDIS_HOST"), (int)cfg_int(cfg, "LZ_REDIS_PORT"), 2000);
     if (!self.rds) {
         pg_destroy(&self.pg);
@@ -93,6 +146,34 @@ int sampler_run(const cfg_t *cfg)
     rds_destroy(&self.rds);
     pg_destroy(&self.pg);
     return rc == 0 ? 0 : 1;
+}
+
+void sampler_tune_malloc(void)
+{
+    /* A province plan holds a 1M-row PGresult; freeing it in a heap that trims on every
+     * free costs seconds of brk calls and TLB flushes (perf, bench/sampler_plan.sh).  Keep
+     * freed memory; sampler_create_plan gives it back once at its end (malloc_trim). */
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    mallopt(M_TOP_PAD, 16 << 20);
+}
+
+/* ---- phase timings (the benchmark) --- */
+
+int64_t sampler_phase_start(const sampler_phases_t *p)
+{
+    return p ? clock_mono_ms() : 0;
+}
+
+void sampler_phase(sampler_phases_t *p, const char *name, int64_t *t0)
+{
+    if (!p)
+        return;
+    int64_t now = clock_mono_ms();
+    if (p->n < SAMPLER_PHASES_MAX) {
+        p->name[p->n] = name;
+        p->ms[p->n++] = now - *t0;
+    }
+    *t0 = now;
 }
 
 /* ---- write helpers --------------------------------------------------------------------------- */

@@ -18,6 +18,20 @@
 
 #include <stdbool.h>
 
+/* Phase timings of a plan build or verify, for the benchmark (bench/sampler_plan.c); the
+ * service leaves them off (NULL). */
+#define SAMPLER_PHASES_MAX 16
+typedef struct {
+    int n;
+    const char *name[SAMPLER_PHASES_MAX];
+    int64_t ms[SAMPLER_PHASES_MAX];
+} sampler_phases_t;
+
+/* If p is not NULL: record the monotonic ms since *t0 as phase name, and restart *t0. */
+void sampler_phase(sampler_phases_t *p, const char *name, int64_t *t0);
+/* Returns the monotonic clock in ms if p is not NULL, else 0. */
+int64_t sampler_phase_start(const sampler_phases_t *p);
+
 /* Defaults of a plan's settings (LZ_SAMPLER_* settings). */
 typedef struct {
     int n_per_stratum;
@@ -32,7 +46,12 @@ typedef struct {
     rds_t *rds;
     int relay_batch;
     sampler_defaults_t defaults;
-    bool public_anonymous; /* LZ_SAMPLER_PUBLIC_ANONYMOUS */
+    bool public_anonymous;    /* LZ_SAMPLER_PUBLIC_ANONYMOUS */
+    int64_t grace_s;          /* LZ_LEDGER_GRACE_S: a ledger is owed once end + grace passed */
+    int visit_freq[4];        /* check_freq_t per cadre level city, county, township, village */
+    int problem_due_days;     /* LZ_SAMPLER_PROBLEM_DUE_DAYS: an open problem older is overdue */
+    int fail_general;         /* LZ_SAMPLER_FAIL_GENERAL: failed general items that fail */
+    sampler_phases_t *phases; /* NULL; the benchmark's timings of create_plan */
 } sampler_t;
 
 /* The settings the sampler reads, common ones included. */
@@ -42,6 +61,14 @@ extern const size_t sampler_spec_count;
 /* Fill d from cfg (which must have been loaded with sampler_spec). */
 void sampler_defaults_from_cfg(const cfg_t *cfg, sampler_defaults_t *d);
 
+/* Fill self's inspection settings (grace, visit frequencies, problem due days, fail
+ * threshold) from cfg.  Returns 0, or -1 (logged) on a bad visit preset or frequency. */
+int sampler_check_settings_from_cfg(const cfg_t *cfg, sampler_t *self);
+
+/* Set the process's malloc to keep freed memory (no trimming per free): call once at
+ * start.  Big plans then free their frame without thousands of brk calls. */
+void sampler_tune_malloc(void);
+
 /* Connect to PostgreSQL and Redis and serve until stopped; process exit code. */
 int sampler_run(const cfg_t *cfg);
 
@@ -49,6 +76,9 @@ int sampler_run(const cfg_t *cfg);
 void sampler_create_plan(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep);
 void sampler_get_plan(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep);
 void sampler_verify_plan(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep);
+void sampler_list_plans(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep);
+/* Handlers (sampler_brief.c). */
+void sampler_inspection_brief(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep);
 /* Handlers (sampler_inspect.c). */
 void sampler_record_inspection(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep);
 void sampler_public_plan(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep);

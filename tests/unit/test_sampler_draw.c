@@ -333,6 +333,41 @@ static void test_inspectors_rules(void **state)
 }
 
 /* A fixed vector: this list hash changes only if the algorithm does (then bump the version). */
+/* The frame sort (integer keys, or qsort for what they cannot hold) gives stratum-then-id
+ * order and keeps every unit with its weight. */
+static void test_frame_sort(void **state)
+{
+    (void)state;
+    enum { N = 5000 };
+    sample_unit_t *u = calloc(N, sizeof *u);
+    uint64_t x = 12345;
+    int64_t sum = 0;
+    for (int i = 0; i < N; i++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        snprintf(u[i].stratum, sizeof u[i].stratum, "34070500%04d", (int)(x >> 33) % 37);
+        u[i].business_id = (int64_t)(N - i) * 7 + 1;
+        u[i].weight = (uint32_t)(u[i].business_id % 4 + 1);
+        sum += u[i].business_id * u[i].weight;
+    }
+    sample_frame_sort(u, N);
+    assert_true(sample_frame_valid(u, N));
+    int64_t after = 0;
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(u[i].weight, (uint32_t)(u[i].business_id % 4 + 1));
+        after += u[i].business_id * u[i].weight;
+    }
+    assert_int_equal(after, sum);
+    /* sorted input stays as it is; a short stratum takes the qsort path */
+    sample_frame_sort(u, N);
+    assert_true(sample_frame_valid(u, N));
+    sample_unit_t v[3] = {{"340705001002", 5, 1}, {"34070500100", 9, 2}, {"340705001001", 7, 3}};
+    sample_frame_sort(v, 3);
+    assert_string_equal(v[0].stratum, "34070500100");
+    assert_string_equal(v[1].stratum, "340705001001");
+    assert_int_equal(v[2].business_id, 5);
+    free(u);
+}
+
 static void test_known_answer(void **state)
 {
     (void)state;
@@ -358,10 +393,15 @@ int main(void)
     if (sodium_init() < 0)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_same_inputs_same_plan), cmocka_unit_test(test_other_seed_other_plan),
-        cmocka_unit_test(test_small_stratum_all),     cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_weights_chi_square),    cmocka_unit_test(test_uniform_range),
-        cmocka_unit_test(test_inspectors_rules),      cmocka_unit_test(test_known_answer),
+        cmocka_unit_test(test_same_inputs_same_plan),
+        cmocka_unit_test(test_other_seed_other_plan),
+        cmocka_unit_test(test_small_stratum_all),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_weights_chi_square),
+        cmocka_unit_test(test_uniform_range),
+        cmocka_unit_test(test_inspectors_rules),
+        cmocka_unit_test(test_known_answer),
+        cmocka_unit_test(test_frame_sort),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

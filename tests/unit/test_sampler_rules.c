@@ -86,6 +86,10 @@ static void test_inspection_rules(void **state)
     fixed.action = "当场补录";
     fixed.has_fixed = fixed.fixed = 1;
     Lz__InspectionFinding *both[] = {&open, &fixed};
+    Lz__InspectionAnswer ans = LZ__INSPECTION_ANSWER__INIT;
+    ans.code = "I01";
+    ans.has_ok = ans.ok = 1;
+    Lz__InspectionAnswer *answers[] = {&ans};
     Lz__RecordInspectionRequest in = LZ__RECORD_INSPECTION_REQUEST__INIT;
     inspection_checked_t out;
     Lz__Status st;
@@ -95,25 +99,33 @@ static void test_inspection_rules(void **state)
     in.has_plan_id = in.has_business_id = 1;
     in.plan_id = 3;
     in.business_id = 4;
+    assert_int_equal(sampler_inspection_check(&in, now, &out, &st, f, sizeof f, m, sizeof m), -1);
+    assert_string_equal(f, "answers"); /* the checklist must be answered */
+    assert_int_equal(st, LZ__STATUS__INVALID_FIELD);
+    in.answers = answers;
+    in.n_answers = 1;
     in.outcome = "passed";
     assert_int_equal(sampler_inspection_check(&in, now, &out, &st, f, sizeof f, m, sizeof m), -1);
     assert_string_equal(f, "outcome");
-    in.outcome = "pass";
+    in.outcome = NULL; /* optional: derived from the answers */
     assert_int_equal(sampler_inspection_check(&in, now, &out, &st, f, sizeof f, m, sizeof m), 0);
+    assert_null(out.outcome);
     assert_int_equal(out.inspected_at, now);
-    assert_string_equal(out.outcome, "pass");
+    in.outcome = "pass";
     in.findings = both;
     in.n_findings = 2;
-    assert_int_equal(sampler_inspection_check(&in, now, &out, &st, f, sizeof f, m, sizeof m), -1);
-    assert_string_equal(f, "outcome"); /* a pass leaves no finding open */
-    in.outcome = "fail";
     assert_int_equal(sampler_inspection_check(&in, now, &out, &st, f, sizeof f, m, sizeof m), 0);
+    assert_string_equal(out.outcome, "pass");
     assert_int_equal(out.problems_open, 1);
-    in.n_findings = 0;
+    open.item_code = fixed.item_code = "I04";
     assert_int_equal(sampler_inspection_check(&in, now, &out, &st, f, sizeof f, m, sizeof m), -1);
-    assert_int_equal(st, LZ__STATUS__MISSING_FIELD);
-    assert_string_equal(f, "findings");
-    in.n_findings = 2;
+    assert_string_equal(f, "findings[1].item_code"); /* one finding per item */
+    fixed.item_code = NULL;
+    in.has_checklist_version = 1;
+    in.checklist_version = 0;
+    assert_int_equal(sampler_inspection_check(&in, now, &out, &st, f, sizeof f, m, sizeof m), -1);
+    assert_string_equal(f, "checklist_version");
+    in.checklist_version = 2;
     fixed.action = NULL;
     assert_int_equal(sampler_inspection_check(&in, now, &out, &st, f, sizeof f, m, sizeof m), -1);
     assert_string_equal(f, "findings[1].action");
