@@ -29,7 +29,7 @@ psql -qAt "$admin_base/postgres" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DAT
 export LZ_PG_ADMIN_URL="$admin_base/$db" LZ_PG_URL="${LZ_PG_URL%/*}/$db"
 "$root/build/bin/liangze" migrate >/dev/null
 echo "== import of $n businesses, $cadres cadres into a fresh database ($(nproc) cores)"
-"$root/build/bin/liangze" seed demo --businesses "$n" --cadres "$cadres"
+"$root/build/bin/liangze" seed demo --businesses "$n" --cadres "$cadres" --no-history
 echo "== the same files again (nothing changes)"
-"$root/build/bin/liangze" seed demo --businesses "$n" --cadres "$cadres"
+"$root/build/bin/liangze" seed demo --businesses "$n" --cadres "$cadres" --no-history
 psql -qAt "$LZ_PG_ADMIN_URL" -c "SELECT 'businesses in the database: ' || count(*) || ', max id ' || max(id) FROM businesses"

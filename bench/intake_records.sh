@@ -9,23 +9,32 @@
 #      with groups of up to 64 does more than two with half-size groups), lz-gateway on
 #      18211 with one HTTP thread per client;
 #   4. build/bench/intake_records: COUNT daily records through the broker, COUNT
-#      through the gateway (64 clients each) and the plain libpq baseline; records/s,
-#      p50/p99 and the ratios; the plain client uses as many connections as there are
-#      intake workers;
+#      through the gateway (64 clients each) and two plain libpq baselines, 100
+#      submissions per transaction: every row intake commits for a submission
+#      (record, problem, write_requests, outbox, audit; the apples-to-apples one) and
+#      the records and problems alone; records/s, p50/p99 and both ratios; the plain
+#      client uses as many connections as there are intake workers;
 #   5. a check that PostgreSQL holds every acknowledged record and the Redis bitmap
 #      has their bits.
 #
-#   bench/intake_records.sh [--businesses N] [--count N] [--clients N] [--workers N] [--stack test]
+#   bench/intake_records.sh [--businesses N] [--count N] [--clients N] [--workers N]
+#                           [--http-threads N] [--intake-log FILE] [--no-http] [--stack test]
+#
+# --intake-log FILE: the intake workers log at debug level into FILE (each batch's
+# size and check/write/mark times), for profiling.  --no-http skips the gateway run.
 set -euo pipefail
-n=1000000 count=50000 clients=64 workers=1 stack=test
+n=1000000 count=50000 clients=64 workers=1 stack=test http_threads='' intake_log='' no_http=0
 while [ $# -gt 0 ]; do
     case $1 in
     --businesses) n=$2; shift 2 ;;
     --count) count=$2; shift 2 ;;
     --clients) clients=$2; shift 2 ;;
     --workers) workers=$2; shift 2 ;;
+    --http-threads) http_threads=$2; shift 2 ;;
+    --intake-log) intake_log=$2; shift 2 ;;
+    --no-http) no_http=1; shift ;;
     --stack) stack=$2; shift 2 ;;
-    *) echo "usage: $0 [--businesses N] [--count N] [--clients N] [--workers N] [--stack NAME]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--businesses N] [--count N] [--clients N] [--workers N] [--http-threads N] [--intake-log FILE] [--no-http] [--stack NAME]" >&2; exit 2 ;;
     esac
 done
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,8 +61,15 @@ echo "== registry: $n businesses through the import path ($(nproc) cores)"
 "$cli" seed demo --businesses "$n" --no-history
 LZ_BROKER_BIND="tcp://127.0.0.1:$bport" "$root/build/bin/lz-broker" &
 pids+=($!)
-for i in $(seq 1 "$workers"); do "$root/build/bin/lz-intake" & pids+=($!); done
-LZ_HTTP_PORT=$hport LZ_HTTP_THREADS=$clients "$root/build/bin/lz-gateway" &
+for i in $(seq 1 "$workers"); do
+    if [ -n "$intake_log" ]; then
+        LZ_LOG_LEVEL=debug "$root/build/bin/lz-intake" 2>>"$intake_log" &
+    else
+        "$root/build/bin/lz-intake" &
+    fi
+    pids+=($!)
+done
+LZ_HTTP_PORT=$hport LZ_HTTP_THREADS=${http_threads:-$clients} "$root/build/bin/lz-gateway" &
 pids+=($!)
 for i in $(seq 1 100); do
     [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$hport/healthz")" = 200 ] && break
@@ -61,6 +77,7 @@ for i in $(seq 1 100); do
 done
 sleep 1
 token=$("$cli" token create --role admin --name bench)
+if [ "$no_http" = 1 ]; then token=; fi
 echo "== submissions: $count per mode, $clients clients"
 LZ_BENCH_BROKER="tcp://127.0.0.1:$bport" LZ_BENCH_HTTP="http://127.0.0.1:$hport" \
     LZ_BENCH_TOKEN="$token" LZ_BENCH_COUNT=$count LZ_BENCH_CLIENTS=$clients \

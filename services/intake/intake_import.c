@@ -1070,8 +1070,11 @@ int import_run(pg_t *pg, import_kind_t kind, const char *data, size_t len, const
     if (pg_exec(pg, "SELECT pg_advisory_xact_lock($1::bigint)", 1, lp) != 0)
         goto db_fail;
     if (imp->local.total == 0 || imp->nrows > 0) {
+        /* KEY SHARE: the regions found stay until COMMIT (businesses have no
+         * foreign key to regions; migration 0014) */
         if (s_lookup(pg, imp, IMPORT_LOOKUP_REGIONS,
-                     "SELECT code, level FROM regions WHERE code = ANY($1::bpchar[])") ||
+                     "SELECT code, level FROM regions WHERE code = ANY($1::bpchar[]) "
+                     "FOR KEY SHARE") ||
             s_lookup(pg, imp, IMPORT_LOOKUP_CADRES,
                      "SELECT phone, region_code FROM cadres WHERE phone = ANY($1::bpchar[])") ||
             s_lookup(pg, imp, IMPORT_LOOKUP_BUSINESSES,

@@ -36,7 +36,9 @@
 #include "audit.h"
 #include "buf.h"
 #include "clock.h"
+#include "idem.h"
 #include "intake_server.h"
+#include "intake_write.h"
 #include "log.h"
 #include "mem.h"
 #include "outbox.h"
@@ -51,60 +53,10 @@
 
 #define S_METHOD_SUBMIT "intake.submit_record"
 #define S_METHOD_FIX    "intake.fix_problem"
-#define S_ARRAY_MAX     (256 * 1024 * 1024)
 #define S_LIST_DEFAULT  100
 #define S_LIST_MAX      1000
 
 /* ---- small helpers ------------------------------------------------------ */
-
-/* Returns a new buffer for a PostgreSQL array literal. */
-static buf_t *s_arr_new(void)
-{
-    buf_t *b = buf_new(S_ARRAY_MAX);
-    buf_putc(b, '{');
-    return b;
-}
-
-/* Append one text element (NULL: SQL NULL), quoted and escaped. */
-static void s_arr_text(buf_t *b, const char *s)
-{
-    if (buf_len(b) > 1)
-        buf_putc(b, ',');
-    if (!s) {
-        buf_append_str(b, "NULL");
-        return;
-    }
-    buf_putc(b, '"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            buf_putc(b, '\\');
-        buf_putc(b, *s);
-    }
-    buf_putc(b, '"');
-}
-
-static void s_arr_int(buf_t *b, int64_t v)
-{
-    if (buf_len(b) > 1)
-        buf_putc(b, ',');
-    buf_printf(b, "%" PRId64, v);
-}
-
-static void s_arr_bool(buf_t *b, bool v)
-{
-    if (buf_len(b) > 1)
-        buf_putc(b, ',');
-    buf_putc(b, v ? 't' : 'f');
-}
-
-/* Close the literal and return it (caller frees); the buffer is destroyed. */
-static char *s_arr_done(buf_t **b_p)
-{
-    buf_putc(*b_p, '}');
-    char *s = buf_steal(*b_p, NULL);
-    buf_destroy(b_p);
-    return s;
-}
 
 /* Returns msg packed as lower-case hex (caller frees). */
 static char *s_pack_hex(const ProtobufCMessage *msg)
@@ -515,14 +467,14 @@ static s_list_t *s_checklist(intake_t *self, const char *type, const char *kind,
  */
 static int s_stored(intake_t *self, s_sub_t *subs, size_t n, bool rule_failed)
 {
-    buf_t *rids = s_arr_new();
+    buf_t *rids = intake_arr_new();
     size_t want = 0;
     for (size_t i = 0; i < n; i++)
         if (rule_failed ? subs[i].rule_failed : subs[i].state == S_WRITE) {
-            s_arr_text(rids, subs[i].env->request_id);
+            intake_arr_text(rids, subs[i].env->request_id);
             want++;
         }
-    char *ridlit = s_arr_done(&rids);
+    char *ridlit = intake_arr_done(&rids);
     if (want == 0) {
         free(ridlit);
         return 0;
@@ -563,7 +515,7 @@ static int s_stored(intake_t *self, s_sub_t *subs, size_t n, bool rule_failed)
 static int s_check_all(intake_t *self, int64_t now, s_sub_t *subs, size_t n)
 {
     /* decode; every business at once */
-    buf_t *ids = s_arr_new(), *nfs = s_arr_new(), *kinds = s_arr_new();
+    buf_t *ids = intake_arr_new(), *nfs = intake_arr_new(), *kinds = intake_arr_new();
     size_t *pos = xcalloc(n ? n : 1, sizeof *pos); /* array position -> sub */
     size_t npos = 0;
     for (size_t i = 0; i < n; i++) {
@@ -583,17 +535,18 @@ static int s_check_all(intake_t *self, int64_t now, s_sub_t *subs, size_t n)
             s_fail(s, LZ__STATUS__MISSING_FIELD, "business_id", "business_id is required");
             continue;
         }
-        s_arr_int(ids, s->in->business_id);
+        intake_arr_int(ids, s->in->business_id);
         /* the failed items, each a problem: their ids are taken with the record's */
         int nf = 0;
         for (size_t k = 0; k < s->in->n_items; k++)
             if (!s->in->items[k]->ok)
                 nf++;
-        s_arr_int(nfs, nf <= LEDGER_ITEMS_MAX ? nf : 0);
-        s_arr_text(kinds, s->in->kind ? s->in->kind : "");
+        intake_arr_int(nfs, nf <= LEDGER_ITEMS_MAX ? nf : 0);
+        intake_arr_text(kinds, s->in->kind ? s->in->kind : "");
         pos[npos++] = i;
     }
-    char *idlit = s_arr_done(&ids), *nflit = s_arr_done(&nfs), *kindlit = s_arr_done(&kinds);
+    char *idlit = intake_arr_done(&ids), *nflit = intake_arr_done(&nfs),
+         *kindlit = intake_arr_done(&kinds);
     const char *p1[] = {idlit, nflit, kindlit};
     /* one row per submission (by position): its business, the latest
      * checklist of its type and kind, and a record id and the problem ids
@@ -727,6 +680,113 @@ static void s_dedupe(s_sub_t *subs, size_t n)
     }
 }
 
+/* Array literals of outbox rows being gathered (topic, key, payload as hex). */
+typedef struct {
+    buf_t *topic, *key, *hex;
+} s_events_t;
+
+/* Array literals of audit rows being gathered. */
+typedef struct {
+    buf_t *role, *token, *name, *object, *detail;
+} s_audits_t;
+
+static void s_events_new(s_events_t *e)
+{
+    e->topic = intake_arr_new();
+    e->key = intake_arr_new();
+    e->hex = intake_arr_new();
+}
+
+static void s_audits_new(s_audits_t *a)
+{
+    a->role = intake_arr_new();
+    a->token = intake_arr_new();
+    a->name = intake_arr_new();
+    a->object = intake_arr_new();
+    a->detail = intake_arr_new();
+}
+
+/* The answer of sub s written as record record_id, packed as hex (caller frees). */
+static char *s_answer_hex(const s_sub_t *s, int64_t record_id)
+{
+    Lz__SubmitRecordReply rep = LZ__SUBMIT_RECORD_REPLY__INIT;
+    rep.has_id = rep.has_problems_open = 1;
+    rep.id = record_id;
+    rep.status = s->late ? "late" : "on_time";
+    rep.problems_open = s->problems_open;
+    return s_pack_hex(&rep.base);
+}
+
+/* Append the outbox event topic/key/payload to the event arrays. */
+static void s_event(s_events_t *e, const char *topic, const char *key, const ProtobufCMessage *msg)
+{
+    char *hex = s_pack_hex(msg);
+    intake_arr_text(e->topic, topic);
+    intake_arr_text(e->key, key);
+    intake_arr_text(e->hex, hex);
+    free(hex);
+}
+
+/* Append ledger.accepted of sub s, written as record record_id at now. */
+static void s_event_accepted(s_events_t *e, const s_sub_t *s, int64_t record_id, int64_t now)
+{
+    char key[24];
+    snprintf(key, sizeof key, "%" PRId64, s->in->business_id);
+    Lz__LedgerAccepted ev = LZ__LEDGER_ACCEPTED__INIT;
+    ev.has_record_id = ev.has_business_id = ev.has_failed = ev.has_problems_open =
+        ev.has_submitted_at = 1;
+    ev.record_id = record_id;
+    ev.business_id = s->in->business_id;
+    ev.region_code = (char *)s->region;
+    ev.kind = s->in->kind;
+    ev.period = s->in->period;
+    ev.status = s->late ? "late" : "on_time";
+    ev.failed = s->failed;
+    ev.problems_open = s->problems_open;
+    ev.submitted_at = now;
+    s_event(e, "ledger.accepted", key, &ev.base);
+}
+
+/* Append problem.opened of problem problem_id (item of record record_id). */
+static void s_event_problem(s_events_t *e, int64_t problem_id, int64_t business_id,
+                            const char *region, int64_t record_id, const char *item)
+{
+    char key[24];
+    snprintf(key, sizeof key, "%" PRId64, business_id);
+    Lz__ProblemEvent ev = LZ__PROBLEM_EVENT__INIT;
+    ev.has_problem_id = ev.has_business_id = ev.has_source_id = 1;
+    ev.problem_id = problem_id;
+    ev.business_id = business_id;
+    ev.region_code = (char *)region;
+    ev.source = "ledger";
+    ev.source_id = record_id;
+    ev.item = (char *)item;
+    s_event(e, "problem.opened", key, &ev.base);
+}
+
+/* Append the audit entry of sub s, written as record record_id. */
+static void s_audit_row(s_audits_t *a, const s_sub_t *s, int64_t record_id)
+{
+    const Lz__Caller *c = s->env->caller;
+    intake_arr_text(a->role, c && c->role ? c->role : "unknown");
+    if (c && c->has_token_id)
+        intake_arr_int(a->token, c->token_id);
+    else
+        intake_arr_text(a->token, NULL);
+    intake_arr_text(a->name, c ? c->name : NULL);
+    char obj[48];
+    snprintf(obj, sizeof obj, "records/%" PRId64, record_id);
+    intake_arr_text(a->object, obj);
+    json_t *d = json_pack("{s:I,s:s,s:s,s:s,s:i,s:i}", "business_id",
+                          (json_int_t)s->in->business_id, "kind", s->in->kind, "period",
+                          s->in->period, "status", s->late ? "late" : "on_time", "failed",
+                          s->failed, "problems_open", s->problems_open);
+    char *dj = d ? json_dumps(d, JSON_COMPACT) : NULL;
+    intake_arr_text(a->detail, dj ? dj : "{}");
+    free(dj);
+    json_decref(d);
+}
+
 /* Run a statement with text parameters; the result or NULL. */
 static PGresult *s_q(intake_t *self, const char *name, const char *sql, int n, char **params)
 {
@@ -756,12 +816,12 @@ static int s_write(intake_t *self, int64_t now, s_sub_t *subs, const size_t *idx
     PGresult *res = NULL;
 
     /* claim the request ids */
-    buf_t *a = s_arr_new(), *b = s_arr_new();
+    buf_t *a = intake_arr_new(), *b = intake_arr_new();
     for (size_t j = 0; j < k; j++) {
-        s_arr_text(a, subs[idx[j]].env->request_id);
-        s_arr_text(b, subs[idx[j]].caller);
+        intake_arr_text(a, subs[idx[j]].env->request_id);
+        intake_arr_text(b, subs[idx[j]].caller);
     }
-    char *cp[3] = {s_arr_done(&a), xstrdup(S_METHOD_SUBMIT), s_arr_done(&b)};
+    char *cp[3] = {intake_arr_done(&a), xstrdup(S_METHOD_SUBMIT), intake_arr_done(&b)};
     res = s_q(self, "ledger_claim",
               "INSERT INTO write_requests (request_id, method, caller, status) "
               "SELECT r, $2, c, 0 FROM unnest($1::text[], $3::text[]) AS t(r, c) ORDER BY r "
@@ -783,11 +843,11 @@ static int s_write(intake_t *self, int64_t now, s_sub_t *subs, const size_t *idx
     pg_free(&res);
     if (nclaimed < k) {
         /* claimed first by another worker, which has committed by now */
-        a = s_arr_new();
+        a = intake_arr_new();
         for (size_t j = 0; j < k; j++)
             if (subs[idx[j]].outcome == W_STORED)
-                s_arr_text(a, subs[idx[j]].env->request_id);
-        char *sp[2] = {xstrdup(S_METHOD_SUBMIT), s_arr_done(&a)};
+                intake_arr_text(a, subs[idx[j]].env->request_id);
+        char *sp[2] = {xstrdup(S_METHOD_SUBMIT), intake_arr_done(&a)};
         res = s_q(self, "ledger_claimed",
                   "SELECT request_id, status, encode(reply, 'hex'), caller FROM write_requests "
                   "WHERE method = $1 AND request_id = ANY($2::text[])",
@@ -814,39 +874,41 @@ static int s_write(intake_t *self, int64_t now, s_sub_t *subs, const size_t *idx
         return pg_commit(self->pg);
 
     /* the records */
-    buf_t *ab = s_arr_new(), *ar = s_arr_new(), *ak = s_arr_new(), *ap = s_arr_new(),
-          *aps = s_arr_new(), *acl = s_arr_new(), *ast = s_arr_new(), *asb = s_arr_new(),
-          *afc = s_arr_new(), *afn = s_arr_new(), *asum = s_arr_new(), *arid = s_arr_new();
+    buf_t *ab = intake_arr_new(), *ar = intake_arr_new(), *ak = intake_arr_new(),
+          *ap = intake_arr_new(), *aps = intake_arr_new(), *acl = intake_arr_new(),
+          *ast = intake_arr_new(), *asb = intake_arr_new(), *afc = intake_arr_new(),
+          *afn = intake_arr_new(), *asum = intake_arr_new(), *arid = intake_arr_new();
     for (size_t j = 0; j < k; j++) {
         s_sub_t *s = &subs[idx[j]];
         if (s->outcome != W_NONE)
             continue;
-        s_arr_int(ab, s->in->business_id);
-        s_arr_text(ar, s->region);
-        s_arr_text(ak, s->in->kind);
-        s_arr_text(ap, s->in->period);
-        s_arr_int(aps, period_start(&s->period));
-        s_arr_int(acl, s->checklist_id);
-        s_arr_text(ast, s->late ? "late" : "on_time");
-        s_arr_text(asb, s->in->submitted_by);
-        buf_t *fc = s_arr_new(), *fn = s_arr_new();
+        intake_arr_int(ab, s->in->business_id);
+        intake_arr_text(ar, s->region);
+        intake_arr_text(ak, s->in->kind);
+        intake_arr_text(ap, s->in->period);
+        intake_arr_int(aps, period_start(&s->period));
+        intake_arr_int(acl, s->checklist_id);
+        intake_arr_text(ast, s->late ? "late" : "on_time");
+        intake_arr_text(asb, s->in->submitted_by);
+        buf_t *fc = intake_arr_new(), *fn = intake_arr_new();
         for (size_t i = 0; i < s->in->n_items; i++)
             if (!s->in->items[i]->ok) {
-                s_arr_text(fc, s->in->items[i]->code);
-                s_arr_text(fn, s->in->items[i]->note);
+                intake_arr_text(fc, s->in->items[i]->code);
+                intake_arr_text(fn, s->in->items[i]->note);
             }
-        char *fcs = s_arr_done(&fc), *fns = s_arr_done(&fn);
-        s_arr_text(afc, fcs);
-        s_arr_text(afn, fns);
+        char *fcs = intake_arr_done(&fc), *fns = intake_arr_done(&fn);
+        intake_arr_text(afc, fcs);
+        intake_arr_text(afn, fns);
         free(fcs);
         free(fns);
-        s_arr_text(asum, s->in->summary);
-        s_arr_text(arid, s->env->request_id);
+        intake_arr_text(asum, s->in->summary);
+        intake_arr_text(arid, s->env->request_id);
     }
-    char *rp[13] = {s_arr_done(&ab),  s_arr_done(&ar),  s_arr_done(&ak),  s_arr_done(&ap),
-                    s_arr_done(&aps), s_arr_done(&acl), s_arr_done(&ast), s_arr_done(&asb),
-                    xstrdup(nowtxt),  s_arr_done(&afc), s_arr_done(&afn), s_arr_done(&asum),
-                    s_arr_done(&arid)};
+    char *rp[13] = {intake_arr_done(&ab),  intake_arr_done(&ar),  intake_arr_done(&ak),
+                    intake_arr_done(&ap),  intake_arr_done(&aps), intake_arr_done(&acl),
+                    intake_arr_done(&ast), intake_arr_done(&asb), xstrdup(nowtxt),
+                    intake_arr_done(&afc), intake_arr_done(&afn), intake_arr_done(&asum),
+                    intake_arr_done(&arid)};
     res = s_q(self, "ledger_records",
               "INSERT INTO records (business_id, region_code, kind, period, period_start, "
               "checklist_id, status, submitted_by, submitted_at, failed_codes, failed_notes, "
@@ -881,11 +943,11 @@ static int s_write(intake_t *self, int64_t now, s_sub_t *subs, const size_t *idx
     pg_free(&res);
     if (ninserted < nclaimed) {
         /* nothing is kept for an error: drop the claims of the conflicts */
-        a = s_arr_new();
+        a = intake_arr_new();
         for (size_t j = 0; j < k; j++)
             if (subs[idx[j]].outcome == W_CONFLICT)
-                s_arr_text(a, subs[idx[j]].env->request_id);
-        char *dp[2] = {xstrdup(S_METHOD_SUBMIT), s_arr_done(&a)};
+                intake_arr_text(a, subs[idx[j]].env->request_id);
+        char *dp[2] = {xstrdup(S_METHOD_SUBMIT), intake_arr_done(&a)};
         res = s_q(self, "ledger_unclaim",
                   "DELETE FROM write_requests WHERE method = $1 AND request_id = ANY($2::text[])",
                   2, dp);
@@ -898,9 +960,9 @@ static int s_write(intake_t *self, int64_t now, s_sub_t *subs, const size_t *idx
         return pg_commit(self->pg);
 
     /* the problems: one per failed item, open unless reported fixed */
-    ab = s_arr_new(), ar = s_arr_new();
-    buf_t *asrc = s_arr_new(), *acode = s_arr_new(), *adesc = s_arr_new(), *aact = s_arr_new(),
-          *afix = s_arr_new();
+    ab = intake_arr_new(), ar = intake_arr_new();
+    buf_t *asrc = intake_arr_new(), *acode = intake_arr_new(), *adesc = intake_arr_new(),
+          *aact = intake_arr_new(), *afix = intake_arr_new();
     size_t nprob = 0;
     for (size_t j = 0; j < k; j++) {
         s_sub_t *s = &subs[idx[j]];
@@ -913,20 +975,22 @@ static int s_write(intake_t *self, int64_t now, s_sub_t *subs, const size_t *idx
                 continue;
             const Lz__RecordProblem *p = ledger_problem_for(s->in, it->code);
             bool fixed = p && p->has_fixed && p->fixed;
-            s_arr_int(ab, s->in->business_id);
-            s_arr_text(ar, s->region);
-            s_arr_int(asrc, s->record_id);
-            s_arr_text(acode, it->code);
-            s_arr_text(adesc, p && p->description && p->description[0] ? p->description : it->note);
-            s_arr_text(aact, p && p->action ? p->action : "");
-            s_arr_bool(afix, fixed);
+            intake_arr_int(ab, s->in->business_id);
+            intake_arr_text(ar, s->region);
+            intake_arr_int(asrc, s->record_id);
+            intake_arr_text(acode, it->code);
+            intake_arr_text(adesc,
+                            p && p->description && p->description[0] ? p->description : it->note);
+            intake_arr_text(aact, p && p->action ? p->action : "");
+            intake_arr_bool(afix, fixed);
             if (!fixed)
                 s->problems_open++;
             nprob++;
         }
     }
-    char *pp[8] = {s_arr_done(&ab),    s_arr_done(&ar),   s_arr_done(&asrc), s_arr_done(&acode),
-                   s_arr_done(&adesc), s_arr_done(&aact), s_arr_done(&afix), xstrdup(nowtxt)};
+    char *pp[8] = {intake_arr_done(&ab),    intake_arr_done(&ar),    intake_arr_done(&asrc),
+                   intake_arr_done(&acode), intake_arr_done(&adesc), intake_arr_done(&aact),
+                   intake_arr_done(&afix),  xstrdup(nowtxt)};
     res = NULL;
     if (nprob > 0) {
         res = s_q(self, "ledger_problems",
@@ -946,93 +1010,39 @@ static int s_write(intake_t *self, int64_t now, s_sub_t *subs, const size_t *idx
     s_free_params(pp, 8);
 
     /* answers, events, audit */
-    buf_t *wr = s_arr_new(), *wh = s_arr_new();
-    buf_t *ot = s_arr_new(), *ok_ = s_arr_new(), *oh = s_arr_new();
-    buf_t *ur = s_arr_new(), *ui = s_arr_new(), *un = s_arr_new(), *uo = s_arr_new(),
-          *urid = s_arr_new(), *ud = s_arr_new();
+    buf_t *wr = intake_arr_new(), *wh = intake_arr_new(), *urid = intake_arr_new();
+    s_events_t ev;
+    s_audits_t au;
+    s_events_new(&ev);
+    s_audits_new(&au);
     for (size_t j = 0; j < k; j++) {
         s_sub_t *s = &subs[idx[j]];
         if (s->outcome != W_INSERTED)
             continue;
-        const char *status = s->late ? "late" : "on_time";
-        Lz__SubmitRecordReply rep = LZ__SUBMIT_RECORD_REPLY__INIT;
-        rep.has_id = rep.has_problems_open = 1;
-        rep.id = s->record_id;
-        rep.status = (char *)status;
-        rep.problems_open = s->problems_open;
-        char *hex = s_pack_hex(&rep.base);
-        s_arr_text(wr, s->env->request_id);
-        s_arr_text(wh, hex);
+        char *hex = s_answer_hex(s, s->record_id);
+        intake_arr_text(wr, s->env->request_id);
+        intake_arr_text(wh, hex);
         free(hex);
-
-        char key[24];
-        snprintf(key, sizeof key, "%" PRId64, s->in->business_id);
-        Lz__LedgerAccepted ev = LZ__LEDGER_ACCEPTED__INIT;
-        ev.has_record_id = ev.has_business_id = ev.has_failed = ev.has_problems_open =
-            ev.has_submitted_at = 1;
-        ev.record_id = s->record_id;
-        ev.business_id = s->in->business_id;
-        ev.region_code = s->region;
-        ev.kind = s->in->kind;
-        ev.period = s->in->period;
-        ev.status = (char *)status;
-        ev.failed = s->failed;
-        ev.problems_open = s->problems_open;
-        ev.submitted_at = now;
-        hex = s_pack_hex(&ev.base);
-        s_arr_text(ot, "ledger.accepted");
-        s_arr_text(ok_, key);
-        s_arr_text(oh, hex);
-        free(hex);
-
-        const Lz__Caller *c = s->env->caller;
-        s_arr_text(ur, c && c->role ? c->role : "unknown");
-        if (c && c->has_token_id)
-            s_arr_int(ui, c->token_id);
-        else
-            s_arr_text(ui, NULL);
-        s_arr_text(un, c ? c->name : NULL);
-        char obj[48];
-        snprintf(obj, sizeof obj, "records/%" PRId64, s->record_id);
-        s_arr_text(uo, obj);
-        s_arr_text(urid, s->env->request_id);
-        json_t *d =
-            json_pack("{s:I,s:s,s:s,s:s,s:i,s:i}", "business_id", (json_int_t)s->in->business_id,
-                      "kind", s->in->kind, "period", s->in->period, "status", status, "failed",
-                      s->failed, "problems_open", s->problems_open);
-        char *dj = d ? json_dumps(d, JSON_COMPACT) : NULL;
-        s_arr_text(ud, dj ? dj : "{}");
-        free(dj);
-        json_decref(d);
+        s_event_accepted(&ev, s, s->record_id, now);
+        s_audit_row(&au, s, s->record_id);
+        intake_arr_text(urid, s->env->request_id);
     }
-    for (int r = 0; res && r < PQntuples(res); r++) {
-        if (!pg_bool(res, r, 5))
-            continue;
-        Lz__ProblemEvent ev = LZ__PROBLEM_EVENT__INIT;
-        ev.has_problem_id = ev.has_business_id = ev.has_source_id = 1;
-        ev.problem_id = pg_int(res, r, 0);
-        ev.business_id = pg_int(res, r, 1);
-        ev.region_code = (char *)pg_str(res, r, 2);
-        ev.source = "ledger";
-        ev.source_id = pg_int(res, r, 3);
-        ev.item = (char *)pg_str(res, r, 4);
-        char *hex = s_pack_hex(&ev.base);
-        s_arr_text(ot, "problem.opened");
-        s_arr_text(ok_, pg_str(res, r, 1));
-        s_arr_text(oh, hex);
-        free(hex);
-    }
+    for (int r = 0; res && r < PQntuples(res); r++)
+        if (pg_bool(res, r, 5))
+            s_event_problem(&ev, pg_int(res, r, 0), pg_int(res, r, 1), pg_str(res, r, 2),
+                            pg_int(res, r, 3), pg_str(res, r, 4));
     pg_free(&res);
-    char *ap2[3] = {xstrdup(S_METHOD_SUBMIT), s_arr_done(&wr), s_arr_done(&wh)};
+    char *ap2[3] = {xstrdup(S_METHOD_SUBMIT), intake_arr_done(&wr), intake_arr_done(&wh)};
     res = s_q(self, "ledger_answers",
               "UPDATE write_requests w SET status = 201, reply = decode(t.h, 'hex') "
               "FROM unnest($2::text[], $3::text[]) AS t(r, h) "
               "WHERE w.method = $1 AND w.request_id = t.r",
               3, ap2);
     s_free_params(ap2, 3);
-    char *op[3] = {s_arr_done(&ot), s_arr_done(&ok_), s_arr_done(&oh)};
-    char *up[6] = {s_arr_done(&ur), s_arr_done(&ui),   s_arr_done(&un),
-                   s_arr_done(&uo), s_arr_done(&urid), s_arr_done(&ud)};
+    char *op[3] = {intake_arr_done(&ev.topic), intake_arr_done(&ev.key), intake_arr_done(&ev.hex)};
+    char *up[6] = {intake_arr_done(&au.role), intake_arr_done(&au.token),
+                   intake_arr_done(&au.name), intake_arr_done(&au.object),
+                   intake_arr_done(&urid),    intake_arr_done(&au.detail)};
     if (!res)
         goto fail_free;
     pg_free(&res);
@@ -1090,165 +1100,113 @@ static int s_write_fast(intake_t *self, int64_t now, s_sub_t *subs, const size_t
     snprintf(nowtxt, sizeof nowtxt, "%" PRId64, now);
     snprintf(ktxt, sizeof ktxt, "%zu", k);
     /* claims with their answers */
-    buf_t *cr = s_arr_new(), *cc = s_arr_new(), *ch = s_arr_new();
+    buf_t *cr = intake_arr_new(), *cc = intake_arr_new(), *ch = intake_arr_new();
     /* records */
-    buf_t *rid = s_arr_new(), *rb = s_arr_new(), *rr = s_arr_new(), *rk = s_arr_new(),
-          *rp = s_arr_new(), *rps = s_arr_new(), *rcl = s_arr_new(), *rst = s_arr_new(),
-          *rsb = s_arr_new(), *rfc = s_arr_new(), *rfn = s_arr_new(), *rsum = s_arr_new();
+    buf_t *rid = intake_arr_new(), *rb = intake_arr_new(), *rr = intake_arr_new(),
+          *rk = intake_arr_new(), *rp = intake_arr_new(), *rps = intake_arr_new(),
+          *rcl = intake_arr_new(), *rst = intake_arr_new(), *rsb = intake_arr_new(),
+          *rfc = intake_arr_new(), *rfn = intake_arr_new(), *rsum = intake_arr_new();
     /* problems */
-    buf_t *pid = s_arr_new(), *pb = s_arr_new(), *pr = s_arr_new(), *psrc = s_arr_new(),
-          *pcode = s_arr_new(), *pdesc = s_arr_new(), *pact = s_arr_new(), *pfix = s_arr_new();
-    /* outbox */
-    buf_t *ot = s_arr_new(), *okey = s_arr_new(), *oh = s_arr_new();
-    buf_t *pot = s_arr_new(), *pokey = s_arr_new(), *poh = s_arr_new(); /* problem.opened */
-    /* audit */
-    buf_t *ur = s_arr_new(), *ui = s_arr_new(), *un = s_arr_new(), *uo = s_arr_new(),
-          *ud = s_arr_new();
+    buf_t *pid = intake_arr_new(), *pb = intake_arr_new(), *pr = intake_arr_new(),
+          *psrc = intake_arr_new(), *pcode = intake_arr_new(), *pdesc = intake_arr_new(),
+          *pact = intake_arr_new(), *pfix = intake_arr_new();
+    /* outbox: ledger.accepted, problem.opened (in the order s_write gives them) */
+    s_events_t ev, pev;
+    s_events_new(&ev);
+    s_events_new(&pev);
+    s_audits_t au;
+    s_audits_new(&au);
     for (size_t j = 0; j < k; j++) {
         s_sub_t *s = &subs[idx[j]];
         const char *status = s->late ? "late" : "on_time";
-        char key[24];
-        snprintf(key, sizeof key, "%" PRId64, s->in->business_id);
         /* the record and its problems */
-        s_arr_int(rid, s->pre_record_id);
-        s_arr_int(rb, s->in->business_id);
-        s_arr_text(rr, s->region);
-        s_arr_text(rk, s->in->kind);
-        s_arr_text(rp, s->in->period);
-        s_arr_int(rps, period_start(&s->period));
-        s_arr_int(rcl, s->checklist_id);
-        s_arr_text(rst, status);
-        s_arr_text(rsb, s->in->submitted_by);
-        buf_t *fc = s_arr_new(), *fn = s_arr_new();
+        intake_arr_int(rid, s->pre_record_id);
+        intake_arr_int(rb, s->in->business_id);
+        intake_arr_text(rr, s->region);
+        intake_arr_text(rk, s->in->kind);
+        intake_arr_text(rp, s->in->period);
+        intake_arr_int(rps, period_start(&s->period));
+        intake_arr_int(rcl, s->checklist_id);
+        intake_arr_text(rst, status);
+        intake_arr_text(rsb, s->in->submitted_by);
+        buf_t *fc = intake_arr_new(), *fn = intake_arr_new();
         s->problems_open = 0;
         size_t np = 0;
         for (size_t i = 0; i < s->in->n_items; i++) {
             const Lz__RecordItem *it = s->in->items[i];
             if (it->ok)
                 continue;
-            s_arr_text(fc, it->code);
-            s_arr_text(fn, it->note);
+            intake_arr_text(fc, it->code);
+            intake_arr_text(fn, it->note);
             const Lz__RecordProblem *p = ledger_problem_for(s->in, it->code);
             bool fixed = p && p->has_fixed && p->fixed;
             int64_t prob_id = s->pre_problem_ids[np++];
-            s_arr_int(pid, prob_id);
-            s_arr_int(pb, s->in->business_id);
-            s_arr_text(pr, s->region);
-            s_arr_int(psrc, s->pre_record_id);
-            s_arr_text(pcode, it->code);
-            s_arr_text(pdesc, p && p->description && p->description[0] ? p->description : it->note);
-            s_arr_text(pact, p && p->action ? p->action : "");
-            s_arr_bool(pfix, fixed);
+            intake_arr_int(pid, prob_id);
+            intake_arr_int(pb, s->in->business_id);
+            intake_arr_text(pr, s->region);
+            intake_arr_int(psrc, s->pre_record_id);
+            intake_arr_text(pcode, it->code);
+            intake_arr_text(pdesc,
+                            p && p->description && p->description[0] ? p->description : it->note);
+            intake_arr_text(pact, p && p->action ? p->action : "");
+            intake_arr_bool(pfix, fixed);
             if (fixed)
                 continue;
             s->problems_open++;
-            Lz__ProblemEvent pev = LZ__PROBLEM_EVENT__INIT;
-            pev.has_problem_id = pev.has_business_id = pev.has_source_id = 1;
-            pev.problem_id = prob_id;
-            pev.business_id = s->in->business_id;
-            pev.region_code = s->region;
-            pev.source = "ledger";
-            pev.source_id = s->pre_record_id;
-            pev.item = it->code;
-            char *hex = s_pack_hex(&pev.base);
-            s_arr_text(pot, "problem.opened");
-            s_arr_text(pokey, key);
-            s_arr_text(poh, hex);
-            free(hex);
+            s_event_problem(&pev, prob_id, s->in->business_id, s->region, s->pre_record_id,
+                            it->code);
         }
-        char *fcs = s_arr_done(&fc), *fns = s_arr_done(&fn);
-        s_arr_text(rfc, fcs);
-        s_arr_text(rfn, fns);
+        char *fcs = intake_arr_done(&fc), *fns = intake_arr_done(&fn);
+        intake_arr_text(rfc, fcs);
+        intake_arr_text(rfn, fns);
         free(fcs);
         free(fns);
-        s_arr_text(rsum, s->in->summary);
-        /* the claim with its answer */
-        Lz__SubmitRecordReply rep = LZ__SUBMIT_RECORD_REPLY__INIT;
-        rep.has_id = rep.has_problems_open = 1;
-        rep.id = s->pre_record_id;
-        rep.status = (char *)status;
-        rep.problems_open = s->problems_open;
-        char *hex = s_pack_hex(&rep.base);
-        s_arr_text(cr, s->env->request_id);
-        s_arr_text(cc, s->caller);
-        s_arr_text(ch, hex);
+        intake_arr_text(rsum, s->in->summary);
+        /* the claim with its answer, the event, the audit entry */
+        char *hex = s_answer_hex(s, s->pre_record_id);
+        intake_arr_text(cr, s->env->request_id);
+        intake_arr_text(cc, s->caller);
+        intake_arr_text(ch, hex);
         free(hex);
-        /* ledger.accepted */
-        Lz__LedgerAccepted ev = LZ__LEDGER_ACCEPTED__INIT;
-        ev.has_record_id = ev.has_business_id = ev.has_failed = ev.has_problems_open =
-            ev.has_submitted_at = 1;
-        ev.record_id = s->pre_record_id;
-        ev.business_id = s->in->business_id;
-        ev.region_code = s->region;
-        ev.kind = s->in->kind;
-        ev.period = s->in->period;
-        ev.status = (char *)status;
-        ev.failed = s->failed;
-        ev.problems_open = s->problems_open;
-        ev.submitted_at = now;
-        hex = s_pack_hex(&ev.base);
-        s_arr_text(ot, "ledger.accepted");
-        s_arr_text(okey, key);
-        s_arr_text(oh, hex);
-        free(hex);
-        /* audit */
-        const Lz__Caller *c = s->env->caller;
-        s_arr_text(ur, c && c->role ? c->role : "unknown");
-        if (c && c->has_token_id)
-            s_arr_int(ui, c->token_id);
-        else
-            s_arr_text(ui, NULL);
-        s_arr_text(un, c ? c->name : NULL);
-        char obj[48];
-        snprintf(obj, sizeof obj, "records/%" PRId64, s->pre_record_id);
-        s_arr_text(uo, obj);
-        json_t *d =
-            json_pack("{s:I,s:s,s:s,s:s,s:i,s:i}", "business_id", (json_int_t)s->in->business_id,
-                      "kind", s->in->kind, "period", s->in->period, "status", status, "failed",
-                      s->failed, "problems_open", s->problems_open);
-        char *dj = d ? json_dumps(d, JSON_COMPACT) : NULL;
-        s_arr_text(ud, dj ? dj : "{}");
-        free(dj);
-        json_decref(d);
+        s_event_accepted(&ev, s, s->pre_record_id, now);
+        s_audit_row(&au, s, s->pre_record_id);
     }
-    /* the events in the order s_write gives them: ledger.accepted, then problem.opened */
-    char *pots = s_arr_done(&pot), *pokeys = s_arr_done(&pokey), *pohs = s_arr_done(&poh);
     char *params[] = {xstrdup(S_METHOD_SUBMIT),
-                      s_arr_done(&cr),
-                      s_arr_done(&cc),
-                      s_arr_done(&ch),
-                      s_arr_done(&rid),
-                      s_arr_done(&rb),
-                      s_arr_done(&rr),
-                      s_arr_done(&rk),
-                      s_arr_done(&rp),
-                      s_arr_done(&rps),
-                      s_arr_done(&rcl),
-                      s_arr_done(&rst),
-                      s_arr_done(&rsb),
+                      intake_arr_done(&cr),
+                      intake_arr_done(&cc),
+                      intake_arr_done(&ch),
+                      intake_arr_done(&rid),
+                      intake_arr_done(&rb),
+                      intake_arr_done(&rr),
+                      intake_arr_done(&rk),
+                      intake_arr_done(&rp),
+                      intake_arr_done(&rps),
+                      intake_arr_done(&rcl),
+                      intake_arr_done(&rst),
+                      intake_arr_done(&rsb),
                       xstrdup(nowtxt),
-                      s_arr_done(&rfc),
-                      s_arr_done(&rfn),
-                      s_arr_done(&rsum),
-                      s_arr_done(&pid),
-                      s_arr_done(&pb),
-                      s_arr_done(&pr),
-                      s_arr_done(&psrc),
-                      s_arr_done(&pcode),
-                      s_arr_done(&pdesc),
-                      s_arr_done(&pact),
-                      s_arr_done(&pfix),
-                      s_arr_done(&ot),
-                      s_arr_done(&okey),
-                      s_arr_done(&oh),
-                      pots,
-                      pokeys,
-                      pohs,
-                      s_arr_done(&ur),
-                      s_arr_done(&ui),
-                      s_arr_done(&un),
-                      s_arr_done(&uo),
-                      s_arr_done(&ud),
+                      intake_arr_done(&rfc),
+                      intake_arr_done(&rfn),
+                      intake_arr_done(&rsum),
+                      intake_arr_done(&pid),
+                      intake_arr_done(&pb),
+                      intake_arr_done(&pr),
+                      intake_arr_done(&psrc),
+                      intake_arr_done(&pcode),
+                      intake_arr_done(&pdesc),
+                      intake_arr_done(&pact),
+                      intake_arr_done(&pfix),
+                      intake_arr_done(&ev.topic),
+                      intake_arr_done(&ev.key),
+                      intake_arr_done(&ev.hex),
+                      intake_arr_done(&pev.topic),
+                      intake_arr_done(&pev.key),
+                      intake_arr_done(&pev.hex),
+                      intake_arr_done(&au.role),
+                      intake_arr_done(&au.token),
+                      intake_arr_done(&au.name),
+                      intake_arr_done(&au.object),
+                      intake_arr_done(&au.detail),
                       xstrdup(ktxt)};
     size_t np = sizeof params / sizeof params[0];
     PGresult *res = s_q(
@@ -1516,10 +1474,9 @@ void intake_fix_problem(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
                         LEDGER_TEXT_MAX);
         goto done;
     }
-    char id[24], nowtxt[24], caller[64];
+    char id[24], nowtxt[24];
     snprintf(id, sizeof id, "%" PRId64, in->id);
     snprintf(nowtxt, sizeof nowtxt, "%" PRId64 ".%03d", now_ms / 1000, (int)(now_ms % 1000));
-    s_caller_key(req->caller, caller, sizeof caller);
     const char *p1[] = {id};
     res = pg_query_prepared(self->pg, "ledger_problem_get",
                             "SELECT " S_PROBLEM_COLS ", region_code FROM problems WHERE id = $1", 1,
@@ -1536,34 +1493,9 @@ void intake_fix_problem(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
     snprintf(region, sizeof region, "%s", pg_str(res, 0, 10));
     pg_free(&res);
 
-    if (pg_begin(self->pg) != 0)
-        goto unavailable;
-    const char *pc[] = {req->request_id, S_METHOD_FIX, caller};
-    res = pg_query_prepared(self->pg, "ledger_fix_claim",
-                            "INSERT INTO write_requests (request_id, method, caller, status) "
-                            "VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING RETURNING 1",
-                            3, pc);
-    if (!res)
-        goto rollback;
-    if (PQntuples(res) == 0) {
-        /* seen before: the first answer */
-        pg_free(&res);
-        pg_rollback(self->pg);
-        const char *ps[] = {req->request_id, S_METHOD_FIX};
-        res = pg_query_prepared(self->pg, "ledger_fix_stored",
-                                "SELECT status, encode(reply, 'hex'), caller FROM write_requests "
-                                "WHERE request_id = $1 AND method = $2",
-                                2, ps);
-        if (!res)
-            goto unavailable;
-        if (PQntuples(res) == 1 && strcmp(pg_str(res, 0, 2), caller) == 0)
-            s_reply_stored(rep, (int)pg_int(res, 0, 0), pg_str(res, 0, 1));
-        else
-            rpc_reply_error(rep, LZ__STATUS__CONFLICT, "request_id",
-                            "request_id was used by another caller");
+    /* the claim of the request id, or its first answer (common/idem.h) */
+    if (idem_begin_req(self->pg, S_METHOD_FIX, req, rep) != 1)
         goto done;
-    }
-    pg_free(&res);
     /* a fix comes strictly after the opening (millisecond clock, and at least 1 ms later):
      * fixed_at = opened_at means fixed at once in the record, and the scorer counts by it */
     const char *pu[] = {id, in->action, nowtxt};
@@ -1585,17 +1517,9 @@ void intake_fix_problem(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
     Lz__Problem out;
     char tbuf[2][RFC3339_TEXT_MAX];
     s_problem_row(res, 0, &out, tbuf);
-    char *hex = s_pack_hex(&out.base);
-    const char *pa[] = {req->request_id, S_METHOD_FIX, hex};
-    PGresult *r2 = pg_query_prepared(self->pg, "ledger_fix_answer",
-                                     "UPDATE write_requests SET status = 200, "
-                                     "reply = decode($3, 'hex') WHERE request_id = $1 "
-                                     "AND method = $2",
-                                     3, pa);
-    free(hex);
-    if (!r2)
+    rpc_reply_ok(rep, &out.base);
+    if (idem_finish(self->pg, S_METHOD_FIX, req->request_id, rep) != 0)
         goto rollback;
-    pg_free(&r2);
     Lz__ProblemEvent ev = LZ__PROBLEM_EVENT__INIT;
     ev.has_problem_id = ev.has_business_id = ev.has_source_id = 1;
     ev.problem_id = in->id;
@@ -1621,7 +1545,6 @@ void intake_fix_problem(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
     free(dj);
     if (wrc != 0 || pg_commit(self->pg) != 0)
         goto rollback;
-    rpc_reply_ok(rep, &out.base);
     goto done;
 
 rollback:
@@ -1813,7 +1736,7 @@ void intake_list_records(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
     Lz__Record *items = xcalloc((size_t)shown + 1, sizeof *items);
     Lz__Record **ptrs = xcalloc((size_t)shown + 1, sizeof *ptrs);
     char(*tbuf)[RFC3339_TEXT_MAX] = xcalloc((size_t)shown + 1, sizeof *tbuf);
-    buf_t *ids = s_arr_new();
+    buf_t *ids = intake_arr_new();
     for (int r = 0; r < shown; r++) {
         Lz__Record *x = &items[r];
         lz__record__init(x);
@@ -1831,9 +1754,9 @@ void intake_list_records(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
         x->summary = (char *)pg_str(res, r, 10);
         ptrs[r] = x;
         if (pg_int(res, r, 11) > 0)
-            s_arr_int(ids, x->id);
+            intake_arr_int(ids, x->id);
     }
-    char *idlit = s_arr_done(&ids);
+    char *idlit = intake_arr_done(&ids);
     const char *fp[] = {bid, idlit};
     PGresult *fres = pg_query_prepared(
         self->pg, "ledger_records_failed",
@@ -1859,11 +1782,11 @@ void intake_list_records(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
         }
     }
     /* weekly records: the problems opened in their ISO week, with status */
-    buf_t *wids = s_arr_new();
+    buf_t *wids = intake_arr_new();
     for (int r = 0; r < shown; r++)
         if (strcmp(items[r].kind, "weekly") == 0)
-            s_arr_int(wids, items[r].id);
-    char *widlit = s_arr_done(&wids);
+            intake_arr_int(wids, items[r].id);
+    char *widlit = intake_arr_done(&wids);
     PGresult *wres = NULL;
     if (strcmp(widlit, "{}") != 0) {
         const char *wp[] = {bid, widlit};
@@ -1950,10 +1873,11 @@ void intake_get_checklist(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
         rpc_reply_error(rep, LZ__STATUS__MISSING_FIELD, "type", "type is required");
         goto done;
     }
-    period_kind_t k;
-    if (period_kind_parse(kind, &k) != 0 || k == PERIOD_QUARTERLY) {
+    period_kind_t k = PERIOD_QUARTERLY; /* inspection (the sampler's checklist): no period */
+    if (strcmp(kind, "inspection") != 0 &&
+        (period_kind_parse(kind, &k) != 0 || k == PERIOD_QUARTERLY)) {
         rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, "kind",
-                        "kind must be one of: daily, weekly, monthly");
+                        "kind must be one of: daily, weekly, monthly, inspection");
         goto done;
     }
     if (in->has_business_id) {

@@ -9,11 +9,16 @@
 #include "log.h"
 #include "outbox.h"
 
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 const cfg_spec_t intake_spec[] = {
     {"LZ_INTAKE_CREDIT", CFG_INT, "64", 1, 4096, false, "requests a worker takes at once"},
     {"LZ_RELAY_BATCH", CFG_INT, "500", 1, 100000, false, "outbox events relayed per round"},
+    {"LZ_INTAKE_RELAY_THREAD", CFG_INT, "1", 0, 1, false,
+     "1: relay the outbox on a thread of its own; 0: in the worker's timer"},
     {"LZ_INTAKE_BATCH", CFG_INT, "64", 1, 4096, false, "records written in one group commit"},
     {"LZ_INTAKE_BATCH_WAIT_MS", CFG_INT, "2", 0, 1000, false,
      "longest wait for more records to join a group"},
@@ -53,12 +58,62 @@ static const rpc_method_t s_methods[] = {
     {"intake.list_cadre_visits", intake_list_cadre_visits, NULL},
 };
 
-/* Housekeeping every 200 ms: relay committed events; hourly, make partitions ahead. */
+/* Relay committed outbox events until none wait; 0 or -1. */
+static int s_relay(pg_t *pg, rds_t *rds, int batch)
+{
+    int64_t t0 = clock_mono_us();
+    long relayed = 0;
+    int n;
+    while ((n = outbox_relay_once(pg, rds, batch)) > 0) {
+        relayed += n;
+        if (n < batch)
+            break;
+    }
+    if (relayed > 0)
+        log_debug("relay: %ld events in %" PRId64 " us", relayed, clock_mono_us() - t0);
+    return n < 0 ? -1 : 0;
+}
+
+/*
+ * The relay thread (LZ_INTAKE_RELAY_THREAD=1): relays every 200 ms on
+ * connections of its own, so a burst of events never holds up a group
+ * commit of the worker's thread (each relay round is a transaction with
+ * its own commit).  Several relays may run at once (SKIP LOCKED).
+ */
+typedef struct {
+    const char *pg_url, *redis_host;
+    int redis_port, batch;
+    atomic_int stop;
+    pthread_t thread;
+} s_relay_t;
+
+static void *s_relay_main(void *arg)
+{
+    s_relay_t *r = arg;
+    pg_t *pg = NULL;
+    rds_t *rds = NULL;
+    while (!atomic_load(&r->stop)) {
+        if (!pg)
+            pg = pg_connect(r->pg_url, 1, 0);
+        if (!rds)
+            rds = rds_connect(r->redis_host, r->redis_port, 2000);
+        if (pg && rds)
+            s_relay(pg, rds, r->batch);
+        for (int i = 0; i < 4 && !atomic_load(&r->stop); i++)
+            clock_sleep_ms(50);
+    }
+    rds_destroy(&rds);
+    pg_destroy(&pg);
+    return NULL;
+}
+
+/* Housekeeping every 200 ms: relay committed events (unless the relay
+ * thread does); hourly, make partitions ahead. */
 static void s_housekeeping(void *ctx, int64_t now_ms)
 {
     intake_t *self = ctx;
-    while (outbox_relay_once(self->pg, self->rds, self->relay_batch) == self->relay_batch)
-        ;
+    if (!self->relay_thread)
+        s_relay(self->pg, self->rds, self->relay_batch);
     if (now_ms >= self->next_partition_check_ms) {
         pg_exec(self->pg, "SELECT lz_ensure_partitions_all(3)", 0, NULL);
         self->next_partition_check_ms = now_ms + 3600 * 1000;
@@ -90,8 +145,20 @@ int intake_run(const cfg_t *cfg)
     rpc_worker_set_timer(worker, 200, s_housekeeping);
     rpc_worker_set_batch(worker, (int)cfg_int(cfg, "LZ_INTAKE_BATCH"),
                          (int)cfg_int(cfg, "LZ_INTAKE_BATCH_WAIT_MS"));
-    log_info("intake serving %zu methods", sizeof s_methods / sizeof s_methods[0]);
+    s_relay_t relay = {.pg_url = cfg_str(cfg, "LZ_PG_URL"),
+                       .redis_host = cfg_str(cfg, "LZ_REDIS_HOST"),
+                       .redis_port = (int)cfg_int(cfg, "LZ_REDIS_PORT"),
+                       .batch = self.relay_batch};
+    atomic_init(&relay.stop, 0);
+    self.relay_thread = cfg_int(cfg, "LZ_INTAKE_RELAY_THREAD") != 0 &&
+                        pthread_create(&relay.thread, NULL, s_relay_main, &relay) == 0;
+    log_info("intake serving %zu methods (outbox relay %s)", sizeof s_methods / sizeof s_methods[0],
+             self.relay_thread ? "on its own thread" : "in the worker's timer");
     int rc = rpc_worker_run(worker);
+    if (self.relay_thread) {
+        atomic_store(&relay.stop, 1);
+        pthread_join(relay.thread, NULL);
+    }
     rpc_worker_destroy(&worker);
     rds_destroy(&self.rds);
     pg_destroy(&self.pg);

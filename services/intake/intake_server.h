@@ -24,6 +24,7 @@ typedef struct {
     ledger_rules_t rules;   /* LZ_LEDGER_* settings (intake_ledger.h) */
     int64_t clock_offset_s; /* LZ_CLOCK_OFFSET_S: test/demo only, added to the clock */
     char mark_sha[41];      /* SHA1 of the Redis mark script once loaded (intake_ledger.c) */
+    bool relay_thread;      /* LZ_INTAKE_RELAY_THREAD: the outbox relay runs on its own thread */
 } intake_t;
 
 /* The settings intake reads, common ones included. */

@@ -44,6 +44,13 @@ void intake_arr_text(buf_t *b, const char *s)
     buf_putc(b, '"');
 }
 
+void intake_arr_int(buf_t *b, int64_t v)
+{
+    if (buf_len(b) > 1)
+        buf_putc(b, ',');
+    buf_printf(b, "%" PRId64, v);
+}
+
 void intake_arr_bool(buf_t *b, bool v)
 {
     if (buf_len(b) > 1)

@@ -20,6 +20,7 @@ void intake_caller_name(const Lz__Caller *c, char *out, size_t len);
 /* PostgreSQL array literals: new (caller destroys via intake_arr_done), append, finish. */
 buf_t *intake_arr_new(void);
 void intake_arr_text(buf_t *b, const char *s); /* NULL: SQL NULL */
+void intake_arr_int(buf_t *b, int64_t v);
 void intake_arr_bool(buf_t *b, bool v);
 /* Close the literal and return it (caller frees); the buffer is destroyed. */
 char *intake_arr_done(buf_t **b_p);

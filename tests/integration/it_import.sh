@@ -184,6 +184,19 @@ csv /api/v1/import/assignments "$regulator" "it-imp-regas-$run" 'cadre_phone,lic
 19900000005,ITIMP-0005'
 is "a regulator may not assign outside its district: 422" 422 "$status"
 
+# --- a region businesses lie in never disappears (no foreign key: migration 0014) -----------------
+sqlerr() { psql -qAt "$LZ_PG_URL" -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -c "$1" 2>&1 | grep -o '23503' | head -1; }
+is "a community with businesses cannot be deleted: 23503" 23503 \
+    "$(sqlerr "DELETE FROM regions WHERE code = '990101001001'")"
+is "nor recoded: 23503" 23503 \
+    "$(sqlerr "UPDATE regions SET code = '990101001009' WHERE code = '990101001001'")"
+is "and still exists" 1 "$(q "SELECT count(*) FROM regions WHERE code = '990101001001'")"
+q "INSERT INTO regions (code, name, level, parent_code) VALUES
+    ('990102001008', '测试空社区', 'community', '990102001000') ON CONFLICT DO NOTHING" >/dev/null
+q "DELETE FROM regions WHERE code = '990102001008'" >/dev/null
+is "a community without businesses can be deleted" 0 \
+    "$(q "SELECT count(*) FROM regions WHERE code = '990102001008'")"
+
 # --- audit and outbox ------------------------------------------------------------------------------
 is "each import is audited" 1 "$(q "SELECT count(*) FROM audit_log WHERE action = 'import.businesses'
     AND request_id = 'it-imp-b-$run'")"

@@ -121,8 +121,10 @@ http POST "/api/v1/problems/$pid/fix" "$t1" "{\"request_id\":\"itr-$run-f0\",\"a
 is "another business may not fix it: 404" 404 "$status"
 http POST "/api/v1/problems/$pid/fix" "$t2" "{\"request_id\":\"itr-$run-f1\",\"action\":\"更换温控器，复测 3℃\"}"
 is "fix it: 200 fixed" "200 fixed" "$status $(jq -r .status <<<"$body")"
+first_fix=$(jq -cS . <<<"$body")
 http POST "/api/v1/problems/$pid/fix" "$t2" "{\"request_id\":\"itr-$run-f1\",\"action\":\"更换温控器，复测 3℃\"}"
 is "the same fix again: the same answer" "200 fixed" "$status $(jq -r .status <<<"$body")"
+is "the same fix again: the very first body (fixed_at included)" "$first_fix" "$(jq -cS . <<<"$body")"
 http POST "/api/v1/problems/$pid/fix" "$t2" "{\"request_id\":\"itr-$run-f2\",\"action\":\"again\"}"
 is "fixing a fixed problem: 409" 409 "$status"
 http GET "/api/v1/checklists/catering?kind=daily&business_id=$b2" "$t2"
