@@ -49,6 +49,32 @@ int visit_freq_parse(const char *s, visit_freq_t *out)
     return -1;
 }
 
+int visit_level_by_grade_parse(const char *text, char out[4][16])
+{
+    static const char *const levels[4] = {"city", "county", "township", "village"};
+    for (int i = 0; i < 4; i++)
+        out[i][0] = '\0';
+    const char *p = text ? text : "";
+    while (*p) {
+        if (p[0] < 'A' || p[0] > 'D' || p[1] != ':' || out[p[0] - 'A'][0])
+            return -1;
+        int g = p[0] - 'A';
+        p += 2;
+        size_t n = strcspn(p, ",");
+        int lv = -1;
+        for (int i = 0; i < 4; i++)
+            if (strlen(levels[i]) == n && !strncmp(p, levels[i], n))
+                lv = i;
+        if (lv < 0)
+            return -1;
+        snprintf(out[g], 16, "%s", levels[lv]);
+        p += n;
+        if (*p == ',' && *++p == '\0')
+            return -1;
+    }
+    return 0;
+}
+
 const char *visit_freq_name(visit_freq_t f)
 {
     return (unsigned)f < 4 ? s_freq_names[f] : NULL;

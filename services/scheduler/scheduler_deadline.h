@@ -45,6 +45,14 @@ int visit_freq_parse(const char *s, visit_freq_t *out);
 const char *visit_freq_name(visit_freq_t f);
 
 /*
+ * Parse the cadre level that owes a business its visits, per risk grade: "A:village,
+ * B:village,C:township,D:county" (each grade once, levels city|county|township|village).
+ * out[0..3] (grades A..D) get the levels; a grade not named gets "" (every assigned cadre owes);
+ * an empty text leaves all four "".  0, or -1 on a malformed text.
+ */
+int visit_level_by_grade_parse(const char *text, char out[4][16]);
+
+/*
  * The visit period of frequency f holding instant t: its text ("2026-11",
  * "2026-Q4", "2026-H2", "2026"), first instant and end (exclusive).  0 or -1.
  */

@@ -2,7 +2,8 @@
  * scheduler_events.c - closing tasks as the owed things arrive.
  *
  * Consumers (group "scheduler") of intake's ledger.accepted and
- * visit.recorded and the notifier's warning.issued and warning.answered.
+ * visit.recorded, the notifier's warning.issued and warning.answered, and the
+ * scorer's score.grade_changed (kept in scheduler_grades: the visits owed follow it).
  * Each event is handled in one transaction that first records its outbox id
  * in scheduler_events: a redelivered event finds it there and changes
  * nothing.  Closing is UPDATE ... WHERE status = 'open': it waits for an
@@ -14,6 +15,7 @@
 #include "mem.h"
 #include "notify.pb-c.h"
 #include "scheduler_server.h"
+#include "scorer.pb-c.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -233,5 +235,36 @@ int sched_on_warning_answered(void *ctx, const outbox_event_t *ev)
             2, q);
     }
     lz__warning_answered_event__free_unpacked(m, NULL);
+    return s_finish(s, rc);
+}
+
+int sched_on_grade_changed(void *ctx, const outbox_event_t *ev)
+{
+    sched_t *s = ctx;
+    Lz__GradeChanged *m = lz__grade_changed__unpack(NULL, ev->payload_len, ev->payload);
+    if (!m || !m->has_business_id || !m->has_changed_at || !m->new_grade ||
+        strlen(m->new_grade) != 1 || m->new_grade[0] < 'A' || m->new_grade[0] > 'D') {
+        log_warn("score.grade_changed %" PRId64 " does not parse; dropped", ev->outbox_id);
+        if (m)
+            lz__grade_changed__free_unpacked(m, NULL);
+        return 0;
+    }
+    int c = s_claim(s, ev);
+    if (c <= 0) {
+        lz__grade_changed__free_unpacked(m, NULL);
+        return c;
+    }
+    char biz[24], at[24];
+    snprintf(biz, sizeof biz, "%" PRId64, m->business_id);
+    snprintf(at, sizeof at, "%" PRId64, m->changed_at);
+    const char *old = m->old_grade && strlen(m->old_grade) == 1 ? m->old_grade : NULL;
+    const char *p[5] = {biz, at, m->new_grade, old, m->quarter};
+    int rc = pg_exec(s->pg,
+                     "INSERT INTO scheduler_grades (business_id, changed_at, grade, old_grade, "
+                     "quarter) VALUES ($1::bigint, to_timestamp($2::bigint), $3, $4, $5) "
+                     "ON CONFLICT (business_id, changed_at) DO UPDATE SET grade = EXCLUDED.grade, "
+                     "old_grade = EXCLUDED.old_grade, quarter = EXCLUDED.quarter",
+                     5, p);
+    lz__grade_changed__free_unpacked(m, NULL);
     return s_finish(s, rc);
 }

@@ -40,6 +40,9 @@ const cfg_spec_t scheduler_spec[] = {
     {"LZ_VISIT_FREQ_COUNTY", CFG_STR, "", 0, 16, false, "county cadres' visit frequency"},
     {"LZ_VISIT_FREQ_TOWNSHIP", CFG_STR, "", 0, 16, false, "township cadres' visit frequency"},
     {"LZ_VISIT_FREQ_VILLAGE", CFG_STR, "", 0, 16, false, "village cadres' visit frequency"},
+    {"LZ_VISIT_LEVEL_BY_GRADE", CFG_STR, "A:village,B:village,C:township,D:county", 0, 128, false,
+     "the cadre level owing a business its visits, by risk grade (a business without a current "
+     "cadre of that level: every assigned cadre owes; empty: every assigned cadre owes)"},
     {"LZ_CLOCK_OFFSET_S", CFG_INT, "0", -315360000, 315360000, false,
      "test/demo only: seconds added to the clock the timer sweeps with"},
 };
@@ -52,6 +55,7 @@ static const rpc_method_t s_methods[] = {
     {"scheduler.get_ladder", sched_h_get_ladder, NULL},
     {"scheduler.put_ladder", sched_h_put_ladder, NULL},
     {"scheduler.get_letter", sched_h_get_letter, NULL},
+    {"scheduler.list_letters", sched_h_list_letters, NULL},
 };
 
 int sched_configure(sched_t *self, const cfg_t *cfg)
@@ -95,6 +99,12 @@ int sched_configure(sched_t *self, const cfg_t *cfg)
             return -1;
         }
     }
+    if (visit_level_by_grade_parse(cfg_str(cfg, "LZ_VISIT_LEVEL_BY_GRADE"), self->level_by_grade) !=
+        0) {
+        log_error("setting LZ_VISIT_LEVEL_BY_GRADE must look like "
+                  "A:village,B:village,C:township,D:county");
+        return -1;
+    }
     return 0;
 }
 
@@ -136,11 +146,12 @@ bool sched_lease(sched_t *self)
     return self->leader;
 }
 
+/* Up to 1,000 events of a consumer per timer tick: a backlog (a new consumer group reads its
+ * stream from the start) must not keep the worker from answering calls. */
 static void s_consume(sched_t *self, outbox_consumer_t *c, outbox_handler_fn *fn)
 {
-    if (c)
-        while (outbox_consume(c, fn, self, 100, 0) == 100)
-            ;
+    for (int i = 0; c && i < 10 && outbox_consume(c, fn, self, 100, 0) == 100; i++)
+        ;
 }
 
 static void s_housekeeping(void *ctx, int64_t now_ms)
@@ -152,6 +163,7 @@ static void s_housekeeping(void *ctx, int64_t now_ms)
     s_consume(self, self->c_visit, sched_on_visit_recorded);
     s_consume(self, self->c_warn_issued, sched_on_warning_issued);
     s_consume(self, self->c_warn_answered, sched_on_warning_answered);
+    s_consume(self, self->c_grade, sched_on_grade_changed);
     if (now_ms >= self->next_lease_ms) {
         sched_lease(self);
         self->next_lease_ms = now_ms + self->lease_check_ms;
@@ -193,6 +205,8 @@ int scheduler_run(const cfg_t *cfg)
         outbox_consumer_new(self.rds, "warning.issued", "scheduler", self.consumer, 5, 30000);
     self.c_warn_answered =
         outbox_consumer_new(self.rds, "warning.answered", "scheduler", self.consumer, 5, 30000);
+    self.c_grade =
+        outbox_consumer_new(self.rds, "score.grade_changed", "scheduler", self.consumer, 5, 30000);
     rpc_worker_t *worker = rpc_worker_new(cfg_str(cfg, "LZ_BROKER"), "scheduler", s_methods,
                                           sizeof s_methods / sizeof s_methods[0], &self, 1);
     rpc_worker_set_timer(worker, 200, s_housekeeping);
@@ -204,6 +218,7 @@ int scheduler_run(const cfg_t *cfg)
     outbox_consumer_destroy(&self.c_visit);
     outbox_consumer_destroy(&self.c_warn_issued);
     outbox_consumer_destroy(&self.c_warn_answered);
+    outbox_consumer_destroy(&self.c_grade);
     rds_destroy(&self.rds);
     pg_destroy(&self.pg);
     return rc == 0 ? 0 : 1;

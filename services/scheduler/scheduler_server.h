@@ -40,7 +40,8 @@ typedef struct {
     int64_t next_lease_ms;
     bool leader;            /* holds the lease of its scope */
     int64_t clock_offset_s; /* LZ_CLOCK_OFFSET_S: test/demo only */
-    outbox_consumer_t *c_ledger, *c_visit, *c_warn_issued, *c_warn_answered;
+    outbox_consumer_t *c_ledger, *c_visit, *c_warn_issued, *c_warn_answered, *c_grade;
+    char level_by_grade[4][16]; /* LZ_VISIT_LEVEL_BY_GRADE: the level owing visits, A..D */
     char consumer[64];
 } sched_t;
 
@@ -79,6 +80,8 @@ int sched_on_ledger_accepted(void *ctx, const outbox_event_t *ev);
 int sched_on_visit_recorded(void *ctx, const outbox_event_t *ev);
 int sched_on_warning_issued(void *ctx, const outbox_event_t *ev);
 int sched_on_warning_answered(void *ctx, const outbox_event_t *ev);
+/* score.grade_changed: the business's grade from then on (scheduler_grades); 0 or -1. */
+int sched_on_grade_changed(void *ctx, const outbox_event_t *ev);
 
 /* Handlers (scheduler_tasks.c). */
 void sched_h_sweep(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep);
@@ -87,5 +90,6 @@ void sched_h_ledger_stats(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep);
 void sched_h_get_ladder(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep);
 void sched_h_put_ladder(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep);
 void sched_h_get_letter(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep);
+void sched_h_list_letters(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep);
 
 #endif

@@ -2,16 +2,20 @@
  * scheduler_sweep.c - the sweep: deadlines open tasks, ladders escalate them.
  *
  * A deadline (a ledger period, a visit period) is processed once per scope,
- * in one transaction: the owed set (registry as of the deadline, paged by
- * id), the done set (Redis bitmap lz:done:<kind>:<period>, or the records in
- * PostgreSQL when the bitmap is gone), the missing ones inserted as tasks
- * (ON CONFLICT on the dedupe key: a task is opened once), the per-region
- * counts written to ledger_stats, and the deadline marked done.  Then ladder
- * steps due are fired in batches, each batch one transaction that advances
- * the tasks and writes their notification requests (outbox, COPY) and
- * letters: a step is fired once, and never for a closed task (the rows are
- * locked, closing waits).  A process killed anywhere leaves either a whole
- * deadline or nothing, and whole batches: the next sweep finishes the job.
+ * in one transaction: the owed set (the registry as of the deadline, one
+ * COPY stream), the done set (Redis bitmap lz:done:<kind>:<period>, or the
+ * records in PostgreSQL when the bitmap is gone), the missing ones inserted
+ * as tasks (ON CONFLICT on the dedupe key: a task is opened once) at the
+ * ladder steps already due, which fire right there from the names and phones
+ * the scan brought, the per-region counts written to ledger_stats, and the
+ * deadline marked done (a daily deadline also opens the day's unassigned
+ * tasks).  Then the ladder steps due are fired in batches, each batch one
+ * transaction that advances the tasks with an UPDATE re-checking each is
+ * still open at the step read, and fires, for the rows it advanced, their
+ * notification requests (outbox, binary COPY) and letters: a step is fired
+ * once, and never for a closed task.  A process killed anywhere leaves
+ * either a whole deadline or nothing, and whole batches: the next sweep
+ * finishes the job.
  */
 #include "buf.h"
 #include "clock.h"
@@ -32,6 +36,36 @@
  * registry of 15M is ~320 MB */
 #define MISSING_MAX ((size_t)768 * 1024 * 1024)
 
+typedef struct {
+    char code[REGION_CODE_LEN + 1];
+    char name[128];
+    char phone[32], email[128], webhook[256], contact[64];
+} s_region_t;
+
+typedef struct {
+    s_region_t *v;
+    size_t n;
+} s_regions_t;
+
+typedef struct {
+    int64_t business_id, id;
+    char name[64], phone[16], level[16];
+} s_cadre_t;
+
+typedef struct {
+    int64_t id, business_id, cadre_id, deadline;
+    int step;
+    const char *kind, *ladder, *region, *period, *bname, *head_name, *head_phone, *off_name,
+        *off_phone;
+} s_task_t;
+
+/* Where the escalation batches spend their time (ms): read, advance, cadres, fire, outbox. */
+static int64_t s_phase_ms[5];
+
+static int s_escalate_batch(sched_t *s, int64_t as_of, const int64_t *ids_in, int nids, bool opened,
+                            const ladder_t *ladders, int nladders, const s_regions_t *regions,
+                            sweep_result_t *res);
+
 /* ---- small helpers ---------------------------------------------------------- */
 
 static void s_i64(char *buf, size_t len, int64_t v)
@@ -39,14 +73,38 @@ static void s_i64(char *buf, size_t len, int64_t v)
     snprintf(buf, len, "%" PRId64, v);
 }
 
-static void s_copy_hex(buf_t *b, const uint8_t *p, size_t n)
+/* COPY ... (FORMAT binary): the header, one field (length, bytes), the trailer.  Outbox rows go
+ * in binary: a payload is sent as its bytes, not as hex text the server has to parse. */
+#define COPY_BIN_HEADER_LEN 19
+
+static void s_bin_header(buf_t *b)
 {
-    static const char hx[] = "0123456789abcdef";
-    buf_append(b, "\\\\x", 3);
-    for (size_t i = 0; i < n; i++) {
-        buf_putc(b, hx[p[i] >> 4]);
-        buf_putc(b, hx[p[i] & 15]);
-    }
+    static const char h[COPY_BIN_HEADER_LEN] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
+    buf_append(b, h, sizeof h);
+}
+
+static void s_bin_u32(buf_t *b, uint32_t v)
+{
+    unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 8), (unsigned char)v};
+    buf_append(b, x, 4);
+}
+
+static void s_bin_field(buf_t *b, const void *p, size_t n)
+{
+    s_bin_u32(b, (uint32_t)n);
+    buf_append(b, p, n);
+}
+
+/* Send a binary COPY buffer (header + rows) with its trailer; nothing when it holds no row. */
+static int s_flush_copy_bin(pg_t *pg, const char *sql, buf_t *b)
+{
+    if (buf_len(b) <= COPY_BIN_HEADER_LEN)
+        return 0;
+    buf_append(b, "\377\377", 2);
+    if (buf_overflowed(b))
+        return -1;
+    return pg_copy_in(pg, sql, buf_data(b), buf_len(b));
 }
 
 static char *s_scope_like(const sched_t *s)
@@ -244,6 +302,103 @@ static bool s_field_bool(const char **p, const char *end)
     return v;
 }
 
+/* A missing business as the owed scan saw it: what its first ladder steps need. */
+typedef struct {
+    int64_t id;
+    char *row; /* the COPY row, fields split in place; the strings below point into it */
+    const char *region, *name, *head_name, *head_phone, *off_name, *off_phone;
+} s_miss_t;
+
+typedef struct {
+    s_miss_t *v;
+    size_t n, cap;
+} s_misses_t;
+
+static void s_misses_free(s_misses_t *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        free(m->v[i].row);
+    free(m->v);
+    memset(m, 0, sizeof *m);
+}
+
+static int s_miss_cmp(const void *a, const void *b)
+{
+    int64_t x = ((const s_miss_t *)a)->id, y = ((const s_miss_t *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+static const s_miss_t *s_miss_find(const s_misses_t *m, int64_t id)
+{
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (m->v[mid].id == id)
+            return &m->v[mid];
+        if (m->v[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* The next COPY text field at *p (ended by a tab or the end), unescaped in place and
+ * NUL-terminated; "" for \N.  *p moves past it. */
+static const char *s_field_text(char **p, char *end)
+{
+    char *start = *p, *w = *p, *r = *p;
+    while (r < end && *r != '\t') {
+        if (*r == '\\' && r + 1 < end) {
+            r++;
+            *w++ = *r == 't' ? '\t' : *r == 'n' ? '\n' : *r == 'r' ? '\r' : *r == 'N' ? '\0' : *r;
+            r++;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *p = r < end ? r + 1 : r;
+    *w = '\0';
+    return start;
+}
+
+/*
+ * The businesses of the scope not in the done bitmap (ids 1..max id), COPYed into the temp table
+ * sched_notdone, so the owed scan returns the names and phones of the missing ones (their first
+ * step needs them; read in the scan, they cost no second pass over the registry).  *used = false
+ * (nothing loaded) when more than a quarter are not done: the scan then sends no details.
+ */
+static int s_notdone_load(sched_t *s, const unsigned char *done, size_t donelen, bool *used)
+{
+    *used = false;
+    if (pg_exec(s->pg,
+                "CREATE TEMP TABLE IF NOT EXISTS sched_notdone (id bigint) ON COMMIT DELETE ROWS",
+                0, NULL) != 0)
+        return -1;
+    PGresult *r = pg_query(s->pg, "SELECT coalesce(max(id), 0) FROM businesses", 0, NULL);
+    if (!r)
+        return -1;
+    int64_t maxid = pg_int(r, 0, 0);
+    pg_free(&r);
+    int64_t n = 0;
+    for (int64_t id = 1; id <= maxid; id++)
+        n += !bitmap_test(done, donelen, id);
+    if (n == 0 || n > maxid / 4)
+        return 0;
+    buf_t *b = buf_new(COPY_MAX);
+    for (int64_t id = 1; id <= maxid; id++)
+        if (!bitmap_test(done, donelen, id))
+            buf_printf(b, "%" PRId64 "\n", id);
+    int rc = buf_overflowed(b) ? -1 : s_flush_copy(s, "COPY sched_notdone FROM STDIN", b);
+    buf_destroy(&b);
+    if (rc == 0)
+        rc = pg_exec(s->pg, "ANALYZE sched_notdone", 0, NULL);
+    if (rc == 0)
+        rc = pg_exec(s->pg, "SET LOCAL work_mem = '256MB'", 0, NULL);
+    *used = rc == 0;
+    return rc;
+}
+
 /*
  * Stream the scope's businesses (COPY text: id, region, active, created before the deadline,
  * changed at or after it) and count them: owed / submitted / missing per community, the missing
@@ -252,7 +407,7 @@ static bool s_field_bool(const char **p, const char *end)
  */
 static int s_owed_scan(sched_t *s, const deadline_t *d, const unsigned char *done, size_t donelen,
                        const unsigned char *rest, size_t restlen, region_counts_t *counts,
-                       buf_t *miss)
+                       buf_t *miss, bool details, s_misses_t *misses)
 {
     char dl[24];
     s_i64(dl, sizeof dl, d->deadline);
@@ -267,12 +422,22 @@ static int s_owed_scan(sched_t *s, const deadline_t *d, const unsigned char *don
     if (rc != 0)
         return -1;
     PGconn *conn = pg_conn(s->pg);
-    PGresult *res = PQexec(conn, "COPY (SELECT b.id, b.region_code, b.status = 'active', "
-                                 "b.created_at < q.dl, b.updated_at >= q.dl "
-                                 "FROM businesses b, (SELECT to_timestamp(current_setting("
-                                 "'lz.sched_deadline')::bigint) AS dl, current_setting("
-                                 "'lz.sched_like') AS lk) q WHERE b.region_code LIKE q.lk) "
-                                 "TO STDOUT");
+    /* no scope: no filter (a LIKE '%' per row of the registry is CPU for nothing) */
+    char *sql = xasprintf(
+        "COPY (SELECT b.id, b.region_code, b.status = 'active', b.created_at < q.dl, "
+        "b.updated_at >= q.dl%s FROM businesses b%s, (SELECT to_timestamp(current_setting("
+        "'lz.sched_deadline')::bigint) AS dl, current_setting('lz.sched_like') AS lk) q%s) "
+        "TO STDOUT",
+        details ? ", n.id IS NOT NULL, CASE WHEN n.id IS NOT NULL THEN b.name END, "
+                  "CASE WHEN n.id IS NOT NULL THEN b.head_name END, "
+                  "CASE WHEN n.id IS NOT NULL THEN b.head_phone END, "
+                  "CASE WHEN n.id IS NOT NULL THEN b.officer_name END, "
+                  "CASE WHEN n.id IS NOT NULL THEN b.officer_phone END"
+                : "",
+        details ? " LEFT JOIN sched_notdone n ON n.id = b.id" : "",
+        s->scope[0] ? " WHERE b.region_code LIKE q.lk" : "");
+    PGresult *res = PQexec(conn, sql);
+    free(sql);
     if (PQresultStatus(res) != PGRES_COPY_OUT) {
         log_error("owed scan: %s", PQerrorMessage(conn));
         PQclear(res);
@@ -316,6 +481,27 @@ static int s_owed_scan(sched_t *s, const deadline_t *d, const unsigned char *don
                 } else {
                     c->missing++;
                     buf_printf(miss, "%" PRId64 "\t%.12s\n", id, code);
+                    if (details && q < end && *q == 't') {
+                        /* the row is kept: its fields split in place */
+                        if (misses->n == misses->cap) {
+                            misses->cap = misses->cap ? misses->cap * 2 : 65536;
+                            misses->v = xrealloc(misses->v, misses->cap * sizeof *misses->v);
+                        }
+                        s_miss_t *m = &misses->v[misses->n++];
+                        m->id = id;
+                        m->row = xmemdup(row, (size_t)n + 1);
+                        char *w = m->row + (code - row), *wend = m->row + n;
+                        if (wend > m->row && wend[-1] == '\n')
+                            wend--;
+                        w[REGION_CODE_LEN] = '\0';
+                        m->region = w;
+                        w = m->row + (q - row) + 2; /* past "t\t" */
+                        m->name = s_field_text(&w, wend);
+                        m->head_name = s_field_text(&w, wend);
+                        m->head_phone = s_field_text(&w, wend);
+                        m->off_name = s_field_text(&w, wend);
+                        m->off_phone = s_field_text(&w, wend);
+                    }
                 }
             }
         }
@@ -339,9 +525,78 @@ static int s_owed_scan(sched_t *s, const deadline_t *d, const unsigned char *don
     return rc;
 }
 
+static int s_fire(sched_t *s, const s_task_t *t, const ladder_t *l, int stepno, int64_t due,
+                  const s_cadre_t *cadres, size_t ncadres, const s_cadre_t *own,
+                  const s_regions_t *regions, buf_t *outbox);
+
+/* Does a step from..to of l name a cadre (whose phone the scan does not bring)? */
+static bool s_steps_need_cadres(const ladder_t *l, int from, int to)
+{
+    for (int k = from; k <= to; k++) {
+        const ladder_step_t *st = ladder_step(l, k);
+        for (int j = 0; st && j < st->nrecipients; j++) {
+            ladder_role_t role;
+            if (ladder_role_parse(st->r[j].role, &role) != 0 || role.kind == ROLE_CADRE ||
+                role.kind == ROLE_CADRE_AT)
+                return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Fire steps 1..k0 of the tasks a deadline just opened (ins: their id and business id) from
+ * the names and phones the owed scan brought (misses, sorted by id): no read of the registry.
+ * Outbox rows go by binary COPY every 20,000 tasks.  0 or -1.
+ */
+static int s_fire_opened(sched_t *s, const deadline_t *d, const char *kind, const ladder_t *l,
+                         PGresult *ins, int k0, const s_misses_t *misses,
+                         const s_regions_t *regions, sweep_result_t *res)
+{
+    int64_t ph0 = clock_mono_ms(), fire_ms = 0, copy_ms = 0;
+    buf_t *outbox = buf_new(COPY_MAX);
+    s_bin_header(outbox);
+    int rc = 0, n = PQntuples(ins);
+    for (int i = 0; i < n && rc == 0; i++) {
+        int64_t bid = pg_int(ins, i, 1);
+        const s_miss_t *m = s_miss_find(misses, bid);
+        s_task_t t = {.id = pg_int(ins, i, 0),
+                      .kind = kind,
+                      .ladder = l->name,
+                      .business_id = bid,
+                      .region = m ? m->region : "",
+                      .period = d->period,
+                      .deadline = d->deadline,
+                      .bname = m ? m->name : "",
+                      .head_name = m ? m->head_name : "",
+                      .head_phone = m ? m->head_phone : "",
+                      .off_name = m ? m->off_name : "",
+                      .off_phone = m ? m->off_phone : ""};
+        for (int step = 0; step < k0 && rc == 0; step++) {
+            int64_t due;
+            ladder_next_due(l, t.deadline, step, &due);
+            rc = s_fire(s, &t, l, step + 1, due, NULL, 0, NULL, regions, outbox);
+            res->escalated++;
+        }
+        if (rc == 0 && ((i + 1) % 20000 == 0 || i + 1 == n)) {
+            int64_t c0 = clock_mono_ms();
+            rc = s_flush_copy_bin(
+                s->pg, "COPY outbox (topic, key, payload) FROM STDIN (FORMAT binary)", outbox);
+            buf_reset(outbox);
+            s_bin_header(outbox);
+            copy_ms += clock_mono_ms() - c0;
+        }
+    }
+    fire_ms = clock_mono_ms() - ph0 - copy_ms;
+    s_phase_ms[3] += fire_ms;
+    s_phase_ms[4] += copy_ms;
+    buf_destroy(&outbox);
+    return rc;
+}
+
 /* One ledger deadline inside the caller's transaction; *opened gets the tasks opened. */
-static int s_ledger_deadline(sched_t *s, const deadline_t *d, const ladder_t *ladder,
-                             int64_t *opened)
+static int s_ledger_deadline(sched_t *s, const deadline_t *d, int64_t as_of, const ladder_t *ladder,
+                             const s_regions_t *regions, sweep_result_t *res, int64_t *opened)
 {
     unsigned char *bm = NULL, *rest = NULL;
     size_t bmlen = 0, restlen = 0;
@@ -350,7 +605,8 @@ static int s_ledger_deadline(sched_t *s, const deadline_t *d, const ladder_t *la
     region_counts_t *counts = region_counts_new();
     region_counts_t *extra = region_counts_new();
     buf_t *miss = buf_new(MISSING_MAX);
-    int64_t t0 = clock_mono_ms(), t1 = 0, t2 = 0, t3 = 0;
+    s_misses_t misses = {NULL, 0, 0};
+    int64_t t0 = clock_mono_ms(), t1 = 0, t2 = 0, t3 = 0, t4 = 0;
     char day[16] = "";
     if (!strcmp(d->kind, "daily"))
         snprintf(day, sizeof day, "%s", d->period);
@@ -363,8 +619,12 @@ static int s_ledger_deadline(sched_t *s, const deadline_t *d, const ladder_t *la
                 "ON COMMIT DELETE ROWS",
                 0, NULL) != 0)
         goto out;
-    if (s_owed_scan(s, d, bm, bmlen, rest, restlen, counts, miss) != 0)
+    bool details = false;
+    if (s_notdone_load(s, bm, bmlen, &details) != 0)
         goto out;
+    if (s_owed_scan(s, d, bm, bmlen, rest, restlen, counts, miss, details, &misses) != 0)
+        goto out;
+    qsort(misses.v, misses.n, sizeof *misses.v, s_miss_cmp);
     t1 = clock_mono_ms();
     if (s_flush_copy(s, "COPY sched_missing FROM STDIN", miss) != 0)
         goto out;
@@ -378,38 +638,68 @@ static int s_ledger_deadline(sched_t *s, const deadline_t *d, const ladder_t *la
         c->problems = e->problems;
     }
     region_counts_rollup(counts);
-    char kind[32], dl[24], first[24];
+    char kind[32], dl[24], next[24], k0txt[16];
     snprintf(kind, sizeof kind, "ledger_%s", d->kind);
     s_i64(dl, sizeof dl, d->deadline);
-    int64_t due;
-    bool has_first = ladder_next_due(ladder, d->deadline, 0, &due);
-    if (has_first)
-        s_i64(first, sizeof first, due);
-    const char *p[5] = {kind, d->period, dl, has_first ? first : NULL, ladder->name};
+    /* the steps already due by as_of are fired here, in the deadline's transaction, for the
+     * tasks it opens (the rows are inserted at that step): no second pass over them */
+    int k0 = ladder_due_count(ladder, d->deadline, 0, as_of);
+    int64_t nxt;
+    bool has_next = ladder_next_due(ladder, d->deadline, k0, &nxt);
+    if (has_next)
+        s_i64(next, sizeof next, nxt);
+    snprintf(k0txt, sizeof k0txt, "%d", k0);
+    const char *p[6] = {kind, d->period, dl, has_next ? next : NULL, ladder->name, k0txt};
     PGresult *ins = pg_query(
         s->pg,
         "INSERT INTO tasks (kind, ladder, business_id, region_code, period, deadline, opened_at, "
-        "next_step_at, dedupe) "
+        "step, next_step_at, dedupe) "
         "SELECT $1, $5, m.business_id, m.region_code, $2, to_timestamp($3::bigint), "
-        "to_timestamp($3::bigint), to_timestamp($4::bigint), $1 || ':' || m.business_id || ':' || "
-        "$2 "
-        "FROM sched_missing m ORDER BY m.business_id ON CONFLICT (dedupe) DO NOTHING",
-        5, p);
+        "to_timestamp($3::bigint), $6::int, to_timestamp($4::bigint), "
+        "$1 || ':' || m.business_id || ':' || $2 "
+        "FROM sched_missing m ORDER BY m.business_id ON CONFLICT (dedupe) DO NOTHING "
+        "RETURNING id, business_id",
+        6, p);
     if (!ins)
         goto out;
-    *opened = strtoll(PQcmdTuples(ins), NULL, 10);
-    pg_free(&ins);
+    *opened = PQntuples(ins);
     t2 = clock_mono_ms();
+    memset(s_phase_ms, 0, sizeof s_phase_ms);
+    if (k0 > 0 && details && !s_steps_need_cadres(ladder, 1, k0)) {
+        /* the scan brought the missing businesses' names and phones: fire from them */
+        if (s_fire_opened(s, d, kind, ladder, ins, k0, &misses, regions, res) != 0) {
+            pg_free(&ins);
+            goto out;
+        }
+    } else if (k0 > 0) {
+        int64_t *ids = xmalloc(((size_t)*opened + 1) * sizeof *ids);
+        for (int64_t i = 0; i < *opened; i++)
+            ids[i] = pg_int(ins, (int)i, 0);
+        pg_free(&ins);
+        for (int64_t off = 0; off < *opened; off += s->batch) {
+            int64_t m = *opened - off < s->batch ? *opened - off : s->batch;
+            if (s_escalate_batch(s, as_of, ids + off, (int)m, true, ladder, 1, regions, res) < 0) {
+                free(ids);
+                goto out;
+            }
+        }
+        free(ids);
+    }
+    pg_free(&ins);
+    t4 = clock_mono_ms();
     if (s_write_stats(s, d, counts) != 0)
         goto out;
     t3 = clock_mono_ms();
     log_info("deadline %s %s timing: owed and missing sets %" PRId64 " ms, tasks %" PRId64
-             " ms, region counts %" PRId64 " ms",
-             d->kind, d->period, t1 - t0, t2 - t1, t3 - t2);
+             " ms, steps due at opening %" PRId64 " ms (read %" PRId64 ", fire %" PRId64
+             ", outbox %" PRId64 "), region counts %" PRId64 " ms",
+             d->kind, d->period, t1 - t0, t2 - t1, t4 - t2, s_phase_ms[0], s_phase_ms[3],
+             s_phase_ms[4], t3 - t4);
     rc = 0;
 out:
     free(bm);
     free(rest);
+    s_misses_free(&misses);
     buf_destroy(&miss);
     region_counts_destroy(&counts);
     region_counts_destroy(&extra);
@@ -439,7 +729,11 @@ static int s_visit_deadline(sched_t *s, const deadline_t *d, visit_freq_t f, con
     bool has = ladder_next_due(ladder, d->deadline, 0, &due);
     if (has)
         s_i64(first, sizeof first, due);
-    const char *p1[5] = {d->period, start, dl, levels, like};
+    /* the level owing each grade's visits, {A,B,C,D} ("": every assigned cadre) */
+    char bygrade[96];
+    snprintf(bygrade, sizeof bygrade, "{\"%s\",\"%s\",\"%s\",\"%s\"}", s->level_by_grade[0],
+             s->level_by_grade[1], s->level_by_grade[2], s->level_by_grade[3]);
+    const char *p1[6] = {d->period, start, dl, levels, like, bygrade};
     int rc = pg_exec(
         s->pg,
         "INSERT INTO visit_obligations (cadre_id, business_id, region_code, period, owed, done) "
@@ -450,11 +744,20 @@ static int s_visit_deadline(sched_t *s, const deadline_t *d, visit_freq_t f, con
         "to_timestamp($3::bigint)) "
         "FROM assignments a JOIN cadres c ON c.id = a.cadre_id JOIN businesses b ON b.id = "
         "a.business_id "
+        /* the grade in effect when the period began (the scorer's latest, else the imported
+         * one) names the level that owes; a business with no cadre of that level: all do */
+        "CROSS JOIN LATERAL (SELECT coalesce(($6::text[])[ascii(coalesce((SELECT g.grade "
+        "  FROM scheduler_grades g WHERE g.business_id = b.id "
+        "  AND g.changed_at <= to_timestamp($2::bigint) ORDER BY g.changed_at DESC LIMIT 1), "
+        "  b.risk_grade)) - 64], '') AS level) lv "
         "WHERE a.until IS NULL AND c.status = 'active' AND c.level = ANY($4::text[]) "
         "AND b.status = 'active' AND b.region_code LIKE $5 AND a.since < to_timestamp($3::bigint) "
+        "AND (lv.level = '' OR c.level = lv.level OR NOT EXISTS (SELECT 1 FROM assignments a2 "
+        "  JOIN cadres c2 ON c2.id = a2.cadre_id WHERE a2.business_id = a.business_id "
+        "  AND a2.until IS NULL AND c2.status = 'active' AND c2.level = lv.level)) "
         "ON CONFLICT (cadre_id, business_id, period) DO UPDATE SET owed = EXCLUDED.owed, "
         "done = GREATEST(visit_obligations.done, EXCLUDED.done)",
-        5, p1);
+        6, p1);
     if (rc == 0) {
         char dls[24];
         s_i64(dls, sizeof dls, d->deadline);
@@ -529,8 +832,12 @@ static int s_deadlines(sched_t *s, int64_t from, int64_t to, deadline_t *out, in
     return n;
 }
 
-static int s_process_deadline(sched_t *s, const deadline_t *d, const ladder_t *ledger,
-                              const ladder_t *visit, int64_t *opened)
+static int s_unassigned(sched_t *s, int64_t as_of, bool open_new, const ladder_t *visit,
+                        sweep_result_t *res);
+
+static int s_process_deadline(sched_t *s, const deadline_t *d, int64_t as_of,
+                              const ladder_t *ledger, const ladder_t *visit,
+                              const s_regions_t *regions, sweep_result_t *res)
 {
     const char *p[3] = {s->scope, d->kind, d->period};
     PGresult *r =
@@ -550,7 +857,17 @@ static int s_process_deadline(sched_t *s, const deadline_t *d, const ladder_t *l
     int64_t n = 0;
     int rc = !strcmp(d->kind, "visit")
                  ? s_visit_deadline(s, d, s_freq_of_period(d->period), visit, &n)
-                 : s_ledger_deadline(s, d, ledger, &n);
+                 : s_ledger_deadline(s, d, as_of, ledger, regions, res, &n);
+    /* the daily deadline's pass over the registry is also the day's check for businesses
+     * without a cadre (as of that deadline): once a day, in the same transaction */
+    if (rc == 0 && !strcmp(d->kind, "daily")) {
+        int64_t t1 = clock_mono_ms();
+        sweep_result_t u = {0};
+        rc = s_unassigned(s, d->deadline, true, visit, &u);
+        n += u.opened;
+        log_info("unassigned check at deadline %s: %" PRId64 " tasks in %" PRId64 " ms", d->period,
+                 u.opened, clock_mono_ms() - t1);
+    }
     if (rc == 0) {
         char dl[24], nn[24];
         s_i64(dl, sizeof dl, d->deadline);
@@ -565,7 +882,7 @@ static int s_process_deadline(sched_t *s, const deadline_t *d, const ladder_t *l
         pg_rollback(s->pg);
         return -1;
     }
-    *opened += n;
+    res->opened += n;
     log_info("deadline %s %s (scope '%s'): %" PRId64 " tasks opened in %" PRId64 " ms", d->kind,
              d->period, s->scope, n, clock_mono_ms() - t0);
     return 0;
@@ -673,22 +990,6 @@ typedef struct {
     int64_t cadre_id;
 } s_rcpt_t;
 
-typedef struct {
-    int64_t business_id, id;
-    char name[64], phone[16], level[16];
-} s_cadre_t;
-
-typedef struct {
-    char code[REGION_CODE_LEN + 1];
-    char name[128];
-    char phone[32], email[128], webhook[256], contact[64];
-} s_region_t;
-
-typedef struct {
-    s_region_t *v;
-    size_t n;
-} s_regions_t;
-
 /* Region names and regulator contacts of the scope (not communities), sorted by code. */
 static int s_regions_load(sched_t *s, s_regions_t *out)
 {
@@ -745,13 +1046,6 @@ static void s_region_at(const char *region, const char *level, char out[REGION_C
     out[REGION_CODE_LEN] = '\0';
     memcpy(out, region, keep);
 }
-
-typedef struct {
-    int64_t id, business_id, cadre_id, deadline;
-    int step;
-    const char *kind, *ladder, *region, *period, *bname, *head_name, *head_phone, *off_name,
-        *off_phone;
-} s_task_t;
 
 static const char *s_owed_text(const char *kind)
 {
@@ -973,21 +1267,57 @@ static int s_fire(sched_t *s, const s_task_t *t, const ladder_t *l, int stepno, 
         size_t len = lz__notify_request__get_packed_size(&nr);
         uint8_t *bytes = xmalloc(len ? len : 1);
         lz__notify_request__pack(&nr, bytes);
-        buf_append_str(outbox, "notify.request\t");
-        buf_printf(outbox, "%" PRId64 "\t", t->id);
-        s_copy_hex(outbox, bytes, len);
-        buf_putc(outbox, '\n');
+        char key[24];
+        s_i64(key, sizeof key, t->id);
+        buf_append(outbox, "\0\3", 2); /* three fields */
+        s_bin_field(outbox, "notify.request", strlen("notify.request"));
+        s_bin_field(outbox, key, strlen(key));
+        s_bin_field(outbox, bytes, len);
         free(bytes);
     }
     return 0;
 }
 
+/* Is id in the sorted ids[0..n)? */
+static bool s_has_id(const int64_t *ids, size_t n, int64_t id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (ids[mid] == id)
+            return true;
+        if (ids[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+static int s_cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static const ladder_t *s_ladder_of(const ladder_t *ladders, int nladders, const char *name)
+{
+    for (int k = 0; k < nladders; k++)
+        if (!strcmp(ladders[k].name, name))
+            return &ladders[k];
+    return NULL;
+}
+
 /*
- * One batch of due tasks in one transaction: ids[0..nids) (a slice of the sweep's list of due
- * tasks), locked and re-checked (a task closed or fired meanwhile is left out; one locked by
- * someone else is skipped and found by the next pass).  Returns tasks handled, or -1.
+ * One batch of tasks ids_in[0..nids) whose due steps fire.  opened = false: a slice of the
+ * sweep's list of due tasks, in a transaction of its own: the rows are read (not locked), their
+ * step and next time advanced by one UPDATE that re-checks each one is still open and at the
+ * step read (a task closed or fired meanwhile is left out: it is not in what the UPDATE
+ * returns), and the steps fire for the rows advanced.  opened = true: tasks the caller's
+ * transaction just opened with their step already set to the steps due (a deadline's tasks):
+ * those steps fire from the first, nothing is updated.  Returns tasks handled, or -1.
  */
-static int s_escalate_batch(sched_t *s, int64_t as_of, const int64_t *ids_in, int nids,
+static int s_escalate_batch(sched_t *s, int64_t as_of, const int64_t *ids_in, int nids, bool opened,
                             const ladder_t *ladders, int nladders, const s_regions_t *regions,
                             sweep_result_t *res)
 {
@@ -998,39 +1328,46 @@ static int s_escalate_batch(sched_t *s, int64_t as_of, const int64_t *ids_in, in
     for (int i = 0; i < nids; i++)
         buf_printf(list, "%s%" PRId64, i ? "," : "", ids_in[i]);
     buf_putc(list, '}');
-    if (pg_begin(s->pg) != 0) {
+    if (!opened && pg_begin(s->pg) != 0) {
         buf_destroy(&list);
         return -1;
     }
-    const char *p[2] = {buf_data(list), asof};
+    int64_t ph0 = clock_mono_ms(), ph1, ph2, ph3, ph4;
+    const char *p[3] = {buf_data(list), asof, opened ? "t" : "f"};
+    /* probes of the primary keys, one per id (LATERAL ... OFFSET 0: never a merge join that
+     * walks the index from its start, nor a parallel plan) */
     PGresult *r = pg_query_prepared(
         s->pg, "sched_due_batch",
         "SELECT t.id, t.kind, t.ladder, coalesce(t.business_id, 0), coalesce(t.cadre_id, 0), "
-        "t.region_code, t.period, t.step, extract(epoch FROM t.deadline)::bigint, "
+        "t.region_code, t.period, CASE WHEN $3::bool THEN 0 ELSE t.step END, "
+        "extract(epoch FROM t.deadline)::bigint, "
         "b.name, b.head_name, b.head_phone, b.officer_name, b.officer_phone "
-        "FROM tasks t LEFT JOIN businesses b ON b.id = t.business_id "
-        "WHERE t.id = ANY($1::bigint[]) AND t.status = 'open' "
-        "AND t.next_step_at <= to_timestamp($2::bigint) "
-        "ORDER BY t.next_step_at, t.id FOR UPDATE OF t SKIP LOCKED",
-        2, p);
+        "FROM unnest($1::bigint[]) AS u(id) "
+        "CROSS JOIN LATERAL (SELECT * FROM tasks x WHERE x.id = u.id OFFSET 0) t "
+        "LEFT JOIN LATERAL (SELECT * FROM businesses y WHERE y.id = t.business_id OFFSET 0) b "
+        "ON true "
+        "WHERE $3::bool OR (t.status = 'open' AND t.next_step_at <= to_timestamp($2::bigint)) "
+        "ORDER BY t.next_step_at, t.id",
+        3, p);
     buf_destroy(&list);
     if (!r) {
-        pg_rollback(s->pg);
+        if (!opened)
+            pg_rollback(s->pg);
         return -1;
     }
     int n = PQntuples(r);
     if (n == 0) {
         pg_free(&r);
-        pg_rollback(s->pg);
+        if (!opened)
+            pg_rollback(s->pg);
         return 0;
     }
-    /* the cadres of these businesses, and the tasks' own cadres: only when a step due names one */
+    /* the new step and next time of each task; the cadres only when a step due names one */
     bool need_cadres = false;
-    for (int i = 0; i < n && !need_cadres; i++) {
-        const ladder_t *l = NULL;
-        for (int k = 0; k < nladders; k++)
-            if (!strcmp(ladders[k].name, pg_str(r, i, 2)))
-                l = &ladders[k];
+    int *newstep = xcalloc((size_t)n + 1, sizeof *newstep);
+    int64_t *next = xcalloc((size_t)n + 1, sizeof *next);
+    for (int i = 0; i < n; i++) {
+        const ladder_t *l = s_ladder_of(ladders, nladders, pg_str(r, i, 2));
         int step = (int)pg_int(r, i, 7);
         int due_n = l ? ladder_due_count(l, pg_int(r, i, 8), step, as_of) : 0;
         for (int k = step + 1; k <= step + due_n && !need_cadres; k++) {
@@ -1042,40 +1379,85 @@ static int s_escalate_batch(sched_t *s, int64_t as_of, const int64_t *ids_in, in
                     need_cadres = true;
             }
         }
+        newstep[i] = step + due_n;
+        if (!l || !ladder_next_due(l, pg_int(r, i, 8), newstep[i], &next[i]))
+            next[i] = -1;
     }
+    int rc = 0;
+    ph1 = clock_mono_ms();
+    /* advance the rows (not for tasks just opened: their step is already set); the ones the
+     * UPDATE returns are the ones to fire */
+    int64_t *fired = NULL;
+    size_t nfired = 0;
+    if (!opened) {
+        buf_t *u_id = buf_new(COPY_MAX), *u_old = buf_new(COPY_MAX), *u_step = buf_new(COPY_MAX),
+              *u_next = buf_new(COPY_MAX);
+        buf_putc(u_id, '{');
+        buf_putc(u_old, '{');
+        buf_putc(u_step, '{');
+        buf_putc(u_next, '{');
+        for (int i = 0; i < n; i++) {
+            buf_printf(u_id, "%s%s", i ? "," : "", pg_str(r, i, 0));
+            buf_printf(u_old, "%s%s", i ? "," : "", pg_str(r, i, 7));
+            buf_printf(u_step, "%s%d", i ? "," : "", newstep[i]);
+            buf_printf(u_next, "%s%" PRId64, i ? "," : "", next[i]);
+        }
+        buf_putc(u_id, '}');
+        buf_putc(u_old, '}');
+        buf_putc(u_step, '}');
+        buf_putc(u_next, '}');
+        const char *u[4] = {buf_data(u_id), buf_data(u_old), buf_data(u_step), buf_data(u_next)};
+        PGresult *ur = pg_query_prepared(
+            s->pg, "sched_advance",
+            "UPDATE tasks t SET step = v.step, next_step_at = CASE WHEN v.nxt < 0 THEN NULL "
+            "ELSE to_timestamp(v.nxt) END "
+            "FROM unnest($1::bigint[], $2::int[], $3::int[], $4::bigint[]) AS v(id, old, step, "
+            "nxt) "
+            "WHERE t.id = v.id AND t.status = 'open' AND t.step = v.old RETURNING t.id",
+            4, u);
+        buf_destroy(&u_id);
+        buf_destroy(&u_old);
+        buf_destroy(&u_step);
+        buf_destroy(&u_next);
+        if (!ur) {
+            rc = -1;
+        } else {
+            nfired = (size_t)PQntuples(ur);
+            fired = xmalloc((nfired + 1) * sizeof *fired);
+            for (size_t i = 0; i < nfired; i++)
+                fired[i] = pg_int(ur, (int)i, 0);
+            pg_free(&ur);
+            qsort(fired, nfired, sizeof *fired, s_cmp_i64);
+        }
+    }
+    ph2 = clock_mono_ms();
     buf_t *ids = buf_new(COPY_MAX), *own_ids = buf_new(COPY_MAX);
     buf_putc(ids, '{');
     buf_putc(own_ids, '{');
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; need_cadres && i < n; i++) {
         buf_printf(ids, "%s%s", i ? "," : "", pg_str(r, i, 3));
         buf_printf(own_ids, "%s%s", i ? "," : "", pg_str(r, i, 4));
     }
     buf_putc(ids, '}');
     buf_putc(own_ids, '}');
-    if (!need_cadres) {
-        buf_reset(ids);
-        buf_reset(own_ids);
-        buf_append_str(ids, "{}");
-        buf_append_str(own_ids, "{}");
+    PGresult *cr = NULL;
+    if (rc == 0 && need_cadres) {
+        const char *cp[2] = {buf_data(ids), buf_data(own_ids)};
+        cr = pg_query_prepared(
+            s->pg, "sched_cadres",
+            "SELECT a.business_id, c.id, c.name, c.phone, c.level FROM assignments a "
+            "JOIN cadres c ON c.id = a.cadre_id WHERE a.until IS NULL AND c.status = 'active' "
+            "AND a.business_id = ANY($1::bigint[]) "
+            "UNION ALL SELECT -1, c.id, c.name, c.phone, c.level FROM cadres c WHERE c.id = "
+            "ANY($2::bigint[]) "
+            "ORDER BY 1, 2",
+            2, cp);
+        if (!cr)
+            rc = -1;
     }
-    const char *cp[2] = {buf_data(ids), buf_data(own_ids)};
-    PGresult *cr = pg_query_prepared(
-        s->pg, "sched_cadres",
-        "SELECT a.business_id, c.id, c.name, c.phone, c.level FROM assignments a "
-        "JOIN cadres c ON c.id = a.cadre_id WHERE a.until IS NULL AND c.status = 'active' "
-        "AND a.business_id = ANY($1::bigint[]) "
-        "UNION ALL SELECT -1, c.id, c.name, c.phone, c.level FROM cadres c WHERE c.id = "
-        "ANY($2::bigint[]) "
-        "ORDER BY 1, 2",
-        2, cp);
     buf_destroy(&ids);
     buf_destroy(&own_ids);
-    if (!cr) {
-        pg_free(&r);
-        pg_rollback(s->pg);
-        return -1;
-    }
-    size_t nc = (size_t)PQntuples(cr);
+    size_t nc = cr ? (size_t)PQntuples(cr) : 0;
     s_cadre_t *cadres = xcalloc(nc + 1, sizeof *cadres);
     for (size_t i = 0; i < nc; i++) {
         cadres[i].business_id = pg_int(cr, (int)i, 0);
@@ -1085,12 +1467,10 @@ static int s_escalate_batch(sched_t *s, int64_t as_of, const int64_t *ids_in, in
         snprintf(cadres[i].level, sizeof cadres[i].level, "%s", pg_str(cr, (int)i, 4));
     }
     pg_free(&cr);
+    ph3 = clock_mono_ms();
     buf_t *outbox = buf_new(COPY_MAX);
-    buf_t *upd_id = buf_new(COPY_MAX), *upd_step = buf_new(COPY_MAX), *upd_next = buf_new(COPY_MAX);
-    buf_putc(upd_id, '{');
-    buf_putc(upd_step, '{');
-    buf_putc(upd_next, '{');
-    int rc = 0;
+    s_bin_header(outbox);
+    int handled = 0;
     for (int i = 0; i < n && rc == 0; i++) {
         s_task_t t = {.id = pg_int(r, i, 0),
                       .kind = pg_str(r, i, 1),
@@ -1106,60 +1486,45 @@ static int s_escalate_batch(sched_t *s, int64_t as_of, const int64_t *ids_in, in
                       .head_phone = pg_str(r, i, 11),
                       .off_name = pg_str(r, i, 12),
                       .off_phone = pg_str(r, i, 13)};
-        const ladder_t *l = NULL;
-        for (int k = 0; k < nladders; k++)
-            if (!strcmp(ladders[k].name, t.ladder))
-                l = &ladders[k];
+        if (!opened && !s_has_id(fired, nfired, t.id))
+            continue; /* closed or fired meanwhile */
+        handled++;
+        const ladder_t *l = s_ladder_of(ladders, nladders, t.ladder);
         const s_cadre_t *own = NULL;
         for (size_t k = 0; k < nc && t.cadre_id; k++)
             if (cadres[k].business_id == -1 && cadres[k].id == t.cadre_id)
                 own = &cadres[k];
-        int step = t.step;
-        int64_t next = -1;
-        if (l) {
-            int due_n = ladder_due_count(l, t.deadline, t.step, as_of);
-            for (int k = 1; k <= due_n && rc == 0; k++) {
-                int64_t due;
-                ladder_next_due(l, t.deadline, step, &due);
-                rc = s_fire(s, &t, l, step + 1, due, cadres, nc, own, regions, outbox);
-                step++;
-                res->escalated++;
-            }
-            if (!ladder_next_due(l, t.deadline, step, &next))
-                next = -1;
+        for (int step = t.step; l && step < newstep[i] && rc == 0; step++) {
+            int64_t due;
+            ladder_next_due(l, t.deadline, step, &due);
+            rc = s_fire(s, &t, l, step + 1, due, cadres, nc, own, regions, outbox);
+            res->escalated++;
         }
-        buf_printf(upd_id, "%s%" PRId64, i ? "," : "", t.id);
-        buf_printf(upd_step, "%s%d", i ? "," : "", step);
-        buf_printf(upd_next, "%s%" PRId64, i ? "," : "", next);
     }
-    buf_putc(upd_id, '}');
-    buf_putc(upd_step, '}');
-    buf_putc(upd_next, '}');
+    ph4 = clock_mono_ms();
     if (rc == 0 && buf_overflowed(outbox))
         rc = -1;
     if (rc == 0)
-        rc = s_flush_copy(s, "COPY outbox (topic, key, payload) FROM STDIN", outbox);
-    if (rc == 0) {
-        const char *u[3] = {buf_data(upd_id), buf_data(upd_step), buf_data(upd_next)};
-        rc = pg_exec(
-            s->pg,
-            "UPDATE tasks t SET step = v.step, next_step_at = CASE WHEN v.nxt < 0 THEN NULL "
-            "ELSE to_timestamp(v.nxt) END "
-            "FROM (SELECT unnest($1::bigint[]) AS id, unnest($2::int[]) AS step, "
-            "unnest($3::bigint[]) AS nxt) v WHERE t.id = v.id",
-            3, u);
-    }
+        rc = s_flush_copy_bin(s->pg, "COPY outbox (topic, key, payload) FROM STDIN (FORMAT binary)",
+                              outbox);
+    s_phase_ms[0] += ph1 - ph0;
+    s_phase_ms[1] += ph2 - ph1;
+    s_phase_ms[2] += ph3 - ph2;
+    s_phase_ms[3] += ph4 - ph3;
+    s_phase_ms[4] += clock_mono_ms() - ph4;
     buf_destroy(&outbox);
-    buf_destroy(&upd_id);
-    buf_destroy(&upd_step);
-    buf_destroy(&upd_next);
     free(cadres);
+    free(fired);
+    free(newstep);
+    free(next);
     pg_free(&r);
+    if (opened)
+        return rc == 0 ? handled : -1;
     if (rc != 0 || pg_commit(s->pg) != 0) {
         pg_rollback(s->pg);
         return -1;
     }
-    return n;
+    return handled;
 }
 
 /*
@@ -1188,6 +1553,8 @@ static int s_escalate(sched_t *s, int64_t as_of, const ladder_t *ladders, int nl
             break;
         }
         int n = PQntuples(r);
+        int64_t t_list = clock_mono_ms();
+        memset(s_phase_ms, 0, sizeof s_phase_ms);
         int64_t *ids = xmalloc(((size_t)n + 1) * sizeof *ids);
         for (int i = 0; i < n; i++)
             ids[i] = pg_int(r, i, 0);
@@ -1195,7 +1562,7 @@ static int s_escalate(sched_t *s, int64_t as_of, const ladder_t *ladders, int nl
         int64_t handled = 0;
         for (int off = 0; off < n && rc == 0; off += s->batch) {
             int m = s_escalate_batch(s, as_of, ids + off, n - off < s->batch ? n - off : s->batch,
-                                     ladders, nladders, regions, res);
+                                     false, ladders, nladders, regions, res);
             if (m < 0)
                 rc = -1;
             else
@@ -1203,8 +1570,13 @@ static int s_escalate(sched_t *s, int64_t as_of, const ladder_t *ladders, int nl
         }
         free(ids);
         if (n > 0)
-            log_info("escalation: %d tasks due, %" PRId64 " handled in %" PRId64 " ms", n, handled,
-                     clock_mono_ms() - t0);
+            log_info("escalation: %d tasks due, %" PRId64 " handled in %" PRId64
+                     " ms (list %" PRId64 ", read %" PRId64 ", advance %" PRId64 ", cadres %" PRId64
+                     ", fire %" PRId64 ", outbox %" PRId64 ", commit and rest %" PRId64 ")",
+                     n, handled, clock_mono_ms() - t0, t_list - t0, s_phase_ms[0], s_phase_ms[1],
+                     s_phase_ms[2], s_phase_ms[3], s_phase_ms[4],
+                     clock_mono_ms() - t_list - s_phase_ms[0] - s_phase_ms[1] - s_phase_ms[2] -
+                         s_phase_ms[3] - s_phase_ms[4]);
         if (rc != 0 || handled == 0)
             break;
     }
@@ -1251,13 +1623,15 @@ int sched_sweep(sched_t *s, int64_t as_of, sweep_result_t *res)
                  s->scope, as_of - from, s->catchup_max_s);
         from = as_of - s->catchup_max_s;
     }
+    if (s_regions_load(s, &regions) != 0)
+        goto out;
     int n = s_deadlines(s, from, as_of, dls, DEADLINES_MAX);
     log_info("sweep of scope '%s': deadlines after %" PRId64 " up to %" PRId64 ": %d", s->scope,
              from, as_of, n);
     if (n < 0)
         goto out;
     for (int i = 0; i < n; i++) {
-        if (s_process_deadline(s, &dls[i], &ladders[0], &ladders[1], &res->opened) != 0)
+        if (s_process_deadline(s, &dls[i], as_of, &ladders[0], &ladders[1], &regions, res) != 0)
             goto out;
         res->deadlines++;
     }
@@ -1265,18 +1639,13 @@ int sched_sweep(sched_t *s, int64_t as_of, sweep_result_t *res)
     if (s_warnings(s, as_of, &ladders[1], res) != 0)
         goto out;
     int64_t t2 = clock_mono_ms();
-    /* the unassigned scan reads the whole registry: once a day, the first sweep past midnight */
-    int y, m, d;
-    local_date(as_of, &y, &m, &d);
-    int64_t midnight = local_midnight(y, m, d);
-    if (s_unassigned(s, as_of, midnight > from && midnight <= as_of, &ladders[1], res) != 0)
+    /* unassigned tasks whose business got a cadre (or stopped) close in every sweep; new ones
+     * open with the daily deadline (s_process_deadline) */
+    if (s_unassigned(s, as_of, false, &ladders[1], res) != 0)
         goto out;
     int64_t t3 = clock_mono_ms();
-    if (s_regions_load(s, &regions) != 0)
-        goto out;
-    log_info("sweep timing: warnings %" PRId64 " ms, unassigned %" PRId64 " ms, regions %" PRId64
-             " ms",
-             t2 - t1, t3 - t2, clock_mono_ms() - t3);
+    log_info("sweep timing: warnings %" PRId64 " ms, unassigned closed %" PRId64 " ms", t2 - t1,
+             t3 - t2);
     if (s_escalate(s, as_of, ladders, 2, &regions, res) != 0)
         goto out;
     char asof[24];

@@ -621,3 +621,130 @@ out:
     if (m)
         protobuf_c_message_free_unpacked(&m->base, NULL);
 }
+
+void sched_h_list_letters(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
+{
+    sched_t *s = ctx;
+    Lz__ListLettersRequest *m =
+        (Lz__ListLettersRequest *)rpc_unpack(req, &lz__list_letters_request__descriptor);
+    if (!m) {
+        rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, NULL, "the request does not parse");
+        return;
+    }
+    const Lz__Caller *c = req->caller;
+    char region[REGION_CODE_LEN + 2] = "", scope_prefix[REGION_CODE_LEN + 2] = "";
+    char business[24] = "", cadre[24] = "", after[24] = "0", lim[16];
+    int limit = m->has_limit ? m->limit : LIST_LIMIT_DEFAULT;
+    if (m->region) {
+        if (!region_code_valid(m->region)) {
+            rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, "region",
+                            "region is not a region code");
+            goto out;
+        }
+        region_level_t lv;
+        region_level_of(m->region, &lv);
+        snprintf(region, sizeof region, "%.*s", (int)region_prefix_len(lv), m->region);
+    }
+    if (m->kind && !ladder_letter_title(m->kind)) {
+        rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, "kind",
+                        "kind is reminder_letter, supervision_notice, interview_summons or "
+                        "rectification_notice");
+        goto out;
+    }
+    if (limit < 1 || limit > LIST_LIMIT_MAX) {
+        rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, "limit", "limit is 1 to %d",
+                        LIST_LIMIT_MAX);
+        goto out;
+    }
+    if (m->cursor) {
+        char *end;
+        long long v = strtoll(m->cursor, &end, 10);
+        if (!m->cursor[0] || *end || v < 0) {
+            rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, "cursor", "cursor is not one of ours");
+            goto out;
+        }
+        snprintf(after, sizeof after, "%lld", v);
+    }
+    /* jurisdiction, as for a single letter: a regulator its subtree (by the task's region), a
+     * business its own, a cadre the letters of its tasks */
+    if (scope_is_admin(c)) {
+    } else if (scope_is_regulator(c)) {
+        region_level_t lv;
+        region_level_of(c->region, &lv);
+        snprintf(scope_prefix, sizeof scope_prefix, "%.*s", (int)region_prefix_len(lv), c->region);
+        if (region[0] && strncmp(region, scope_prefix, strlen(scope_prefix)) &&
+            strncmp(scope_prefix, region, strlen(region))) {
+            rpc_reply_error(rep, LZ__STATUS__NOT_FOUND, "region", "no such region");
+            goto out;
+        }
+    } else if (scope_has_role(c, "business") && c->has_business_id) {
+        snprintf(business, sizeof business, "%" PRId64, c->business_id);
+    } else if (scope_has_role(c, "cadre") && c->has_cadre_id) {
+        snprintf(cadre, sizeof cadre, "%" PRId64, c->cadre_id);
+    } else {
+        rpc_reply_error(rep, LZ__STATUS__FORBIDDEN, NULL, "not allowed");
+        goto out;
+    }
+    snprintf(lim, sizeof lim, "%d", limit + 1);
+    char *like_r = xasprintf("%s%%", region), *like_s = xasprintf("%s%%", scope_prefix);
+    const char *p[7] = {
+        like_r, like_s, m->kind, business[0] ? business : NULL, cadre[0] ? cadre : NULL,
+        after,  lim};
+    PGresult *r = pg_query_prepared(
+        s->pg, "sched_list_letters",
+        "SELECT l.id, l.number, l.kind, l.task_id, l.recipient, l.region_code, "
+        "extract(epoch FROM l.deadline)::bigint, extract(epoch FROM l.created_at)::bigint, "
+        "coalesce(g.name, l.region_code) "
+        "FROM letters l JOIN tasks t ON t.id = l.task_id LEFT JOIN regions g ON g.code = "
+        "l.region_code "
+        "WHERE t.region_code LIKE $1 AND t.region_code LIKE $2 "
+        "AND ($3::text IS NULL OR l.kind = $3) "
+        "AND ($4::bigint IS NULL OR t.business_id = $4::bigint) "
+        "AND ($5::bigint IS NULL OR t.cadre_id = $5::bigint) "
+        "AND l.id > $6::bigint ORDER BY l.id LIMIT $7::int",
+        7, p);
+    free(like_r);
+    free(like_s);
+    if (!r) {
+        rpc_reply_error(rep, LZ__STATUS__UNAVAILABLE, NULL, "the database is unavailable");
+        goto out;
+    }
+    int n = PQntuples(r);
+    int shown = n > limit ? limit : n;
+    Lz__LetterList list = LZ__LETTER_LIST__INIT;
+    Lz__Letter *ls = xcalloc((size_t)shown + 1, sizeof *ls);
+    Lz__Letter **ptrs = xcalloc((size_t)shown + 1, sizeof *ptrs);
+    for (int i = 0; i < shown; i++) {
+        Lz__Letter *l = &ls[i];
+        lz__letter__init(l);
+        l->has_id = l->has_task_id = true;
+        l->id = pg_int(r, i, 0);
+        l->number = (char *)pg_str(r, i, 1);
+        l->kind = (char *)pg_str(r, i, 2);
+        l->title = (char *)ladder_letter_title(l->kind);
+        l->task_id = pg_int(r, i, 3);
+        l->recipient = (char *)pg_str(r, i, 4);
+        l->region_code = (char *)pg_str(r, i, 5);
+        s_time(r, i, 6, &l->deadline);
+        s_time(r, i, 7, &l->created_at);
+        l->issuer = (char *)pg_str(r, i, 8);
+        ptrs[i] = l;
+    }
+    char next[24];
+    list.n_items = (size_t)shown;
+    list.items = ptrs;
+    if (n > limit) {
+        snprintf(next, sizeof next, "%" PRId64, ls[shown - 1].id);
+        list.next_cursor = next;
+    }
+    rpc_reply_ok(rep, &list.base);
+    for (int i = 0; i < shown; i++) {
+        free(ls[i].deadline);
+        free(ls[i].created_at);
+    }
+    free(ls);
+    free(ptrs);
+    pg_free(&r);
+out:
+    protobuf_c_message_free_unpacked(&m->base, NULL);
+}

@@ -5,7 +5,7 @@
 # +7), a late ledger on day +2 closes its task and no later step fires, a rest day and a
 # closed business owe nothing, the same sweep twice does nothing more, statistics equal a
 # direct count over the records, tasks are scoped, ladders are read and validated, letters
-# come as JSON and as escaped HTML.
+# come as JSON and as escaped HTML, and are listed within the caller's jurisdiction.
 #
 # Fixture (inserted directly, removed and made again on every run): city 972000000000 of the
 # fake province 970000000000, district 972001 (township 001, communities 001, 002) and a
@@ -222,6 +222,20 @@ check "letter: HTML escapes the business name" grep -q '调测&lt;一号&gt;&amp
 check "letter: HTML has no raw tag from the data" bash -c '! grep -q "<一号>" <<<"$1"' _ "$html"
 http GET "/api/v1/letters/$letter" "$reg_out"
 is "letter: outside the jurisdiction is 404" 404 "$status"
+http GET "/api/v1/letters?region=972001000000&kind=rectification_notice" "$reg_in"
+is "letters list: the district's regulator sees b1's letter, without its body" \
+    "200 $letter rectification_notice 整改通知书 null" \
+    "$status $(jq -r '[.items[] | select(.id == '"${letter:-0}"')][0] | "\(.id) \(.kind) \(.title) \(.body)"' <<<"$body")"
+check "letters list: only letters of tasks in 972001" jqt '(.items | length) >= 1 and ([.items[].region_code | startswith("972001")] | all)'
+http GET "/api/v1/letters?region=972001000000" "$reg_out"
+is "letters list: another district's region is 404" 404 "$status"
+http GET "/api/v1/letters" "$reg_out"
+check "letters list: an outside regulator sees none of them" jqt "[.items[] | select(.id == ${letter:-0})] | length == 0"
+http GET "/api/v1/letters?kind=notice" "$reg_in"
+is "letters list: an unknown kind is 400" 400 "$status"
+biz1=$(lz_token business "it-sc-b1-$run" --business "$b1")
+http GET "/api/v1/letters?limit=1" "$biz1"
+is "letters list: the business sees its own letter, one page" "200 $letter" "$status $(jq -r '.items[0].id' <<<"$body")"
 
 # --- ladders -----------------------------------------------------------------------------------
 http GET /api/v1/ladders/ledger "$reg_in"

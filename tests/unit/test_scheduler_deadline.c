@@ -265,6 +265,27 @@ static void test_letters(void **state)
     free(body);
 }
 
+static void test_level_by_grade(void **state)
+{
+    (void)state;
+    char lv[4][16];
+    assert_int_equal(visit_level_by_grade_parse("A:village,B:village,C:township,D:county", lv), 0);
+    assert_string_equal(lv[0], "village");
+    assert_string_equal(lv[1], "village");
+    assert_string_equal(lv[2], "township");
+    assert_string_equal(lv[3], "county");
+    assert_int_equal(visit_level_by_grade_parse("D:city", lv), 0);
+    assert_string_equal(lv[0], "");
+    assert_string_equal(lv[3], "city");
+    assert_int_equal(visit_level_by_grade_parse("", lv), 0);
+    assert_string_equal(lv[2], "");
+    assert_int_equal(visit_level_by_grade_parse("E:village", lv), -1);
+    assert_int_equal(visit_level_by_grade_parse("A:street", lv), -1);
+    assert_int_equal(visit_level_by_grade_parse("A:village,A:county", lv), -1);
+    assert_int_equal(visit_level_by_grade_parse("A:village,", lv), -1);
+    assert_int_equal(visit_level_by_grade_parse("A village", lv), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_ladder_defaults_and_timing),
         cmocka_unit_test(test_ladder_validate),
         cmocka_unit_test(test_letters),
+        cmocka_unit_test(test_level_by_grade),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
