@@ -5,6 +5,7 @@
 #include "scorer_events.h"
 #include "buf.h"
 #include "business.pb-c.h"
+#include "clock.h"
 #include "ledger.pb-c.h"
 #include "log.h"
 #include "mem.h"
@@ -18,6 +19,7 @@
 
 #define S_GROUP     "scorer"
 #define S_ARRAY_MAX (256u * 1024 * 1024)
+#define S_READ_MAX  1000 /* entries per XREADGROUP (outbox_consume's maximum) */
 
 const char *const scorer_topics[] = {
     "ledger.accepted",     "problem.opened", "problem.fixed",    "visit.recorded",
@@ -255,46 +257,131 @@ static int s_cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Record the outbox ids; set dup on events counted before.  0 or -1. */
-static int s_mark_processed(pg_t *pg, scorer_event_t *ev, size_t n)
+/*
+ * Idempotency, set-based: the outbox ids a transaction counted are stored
+ * as one score_processed_sets row (lo, hi, the sorted ids), not one row per
+ * event.  A batch looks up the sets whose [lo, hi] overlaps its own (GiST on
+ * the range: the few recent sets of each topic, or the handful around an old
+ * id redelivered) and joins their ids with its own; the ids found were
+ * counted before.  Two transactions counting the same id at once (an entry
+ * reclaimed while its first delivery is still being applied) cannot both
+ * miss each other: an outbox id always comes on the same topic, and a
+ * transaction first takes a transaction-level advisory lock per topic
+ * (event type) it carries, in type order.
+ */
+#define S_LOCK_CLASS 7052 /* advisory lock class of the scorer's apply */
+
+static int s_lock_types(pg_t *pg, const scorer_event_t *ev, size_t n)
 {
+    bool has[SEV_WARNING_ANSWERED + 1] = {false};
+    for (size_t i = 0; i < n; i++)
+        if ((int)ev[i].type >= 0 && ev[i].type <= SEV_WARNING_ANSWERED)
+            has[ev[i].type] = true;
     s_arr_t a;
     s_arr_init(&a);
-    for (size_t i = 0; i < n; i++)
-        s_arr_int(&a, ev[i].outbox_id);
+    for (int t = 0; t <= SEV_WARNING_ANSWERED; t++)
+        if (has[t])
+            s_arr_int(&a, t);
     char *p = s_arr_done(&a);
     if (!p)
         return -1;
-    const char *params[] = {p};
-    PGresult *res = pg_query_prepared(pg, "scorer_processed",
-                                      "INSERT INTO score_processed (outbox_id) "
-                                      "SELECT DISTINCT unnest($1::bigint[]) "
-                                      "ON CONFLICT DO NOTHING RETURNING outbox_id",
-                                      1, params);
+    char cls[16];
+    snprintf(cls, sizeof cls, "%d", S_LOCK_CLASS);
+    const char *params[] = {cls, p};
+    /* the array is in type order; unnest keeps it */
+    PGresult *res = pg_query_prepared(pg, "scorer_lock",
+                                      "SELECT count(pg_advisory_xact_lock($1::int, t)) FROM "
+                                      "unnest($2::int[]) t",
+                                      2, params);
     free(p);
     if (!res)
         return -1;
-    int m = PQntuples(res);
-    int64_t *fresh = xcalloc((size_t)m + 1, sizeof *fresh);
-    for (int r = 0; r < m; r++)
-        fresh[r] = pg_int(res, r, 0);
     pg_free(&res);
-    qsort(fresh, (size_t)m, sizeof *fresh, s_cmp_i64);
-    /* an id twice in one batch counts once: the first time */
-    int64_t *seen = xcalloc(n + 1, sizeof *seen);
-    size_t nseen = 0;
-    for (size_t i = 0; i < n; i++) {
-        bool isnew = bsearch(&ev[i].outbox_id, fresh, (size_t)m, sizeof *fresh, s_cmp_i64);
-        for (size_t k = 0; isnew && k < nseen; k++)
-            if (seen[k] == ev[i].outbox_id)
-                isnew = false;
-        ev[i].dup = !isnew;
-        if (isnew)
-            seen[nseen++] = ev[i].outbox_id;
-    }
-    free(seen);
-    free(fresh);
     return 0;
+}
+
+/* Set dup on the events counted before (or twice in ev) and record the new
+ * ids as one set.  0 or -1. */
+static int s_mark_processed(pg_t *pg, scorer_event_t *ev, size_t n)
+{
+    if (s_lock_types(pg, ev, n) != 0)
+        return -1;
+    /* the batch's ids, sorted, each once */
+    int64_t *ids = xcalloc(n + 1, sizeof *ids);
+    for (size_t i = 0; i < n; i++)
+        ids[i] = ev[i].outbox_id;
+    qsort(ids, n, sizeof *ids, s_cmp_i64);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || ids[m - 1] != ids[i])
+            ids[m++] = ids[i];
+    s_arr_t a;
+    s_arr_init(&a);
+    for (size_t i = 0; i < m; i++)
+        s_arr_int(&a, ids[i]);
+    char *p = s_arr_done(&a);
+    if (!p) {
+        free(ids);
+        return -1;
+    }
+    char lo[24], hi[24];
+    snprintf(lo, sizeof lo, "%" PRId64, ids[0]);
+    snprintf(hi, sizeof hi, "%" PRId64, ids[m - 1]);
+    const char *params[] = {lo, hi, p};
+    PGresult *res = pg_query_prepared(
+        pg, "scorer_seen",
+        "SELECT DISTINCT x FROM (SELECT unnest(s.ids) x FROM score_processed_sets s WHERE "
+        "int8range(s.lo, s.hi, '[]') && int8range($1::bigint, $2::bigint, '[]')) c "
+        "JOIN unnest($3::bigint[]) b(y) ON c.x = b.y",
+        3, params);
+    free(p);
+    if (!res) {
+        free(ids);
+        return -1;
+    }
+    int nseen = PQntuples(res);
+    int64_t *seen = xcalloc((size_t)nseen + 1, sizeof *seen);
+    for (int r = 0; r < nseen; r++)
+        seen[r] = pg_int(res, r, 0);
+    pg_free(&res);
+    qsort(seen, (size_t)nseen, sizeof *seen, s_cmp_i64);
+    /* fresh = ids - seen, still sorted */
+    size_t nf = 0;
+    for (size_t i = 0; i < m; i++)
+        if (!bsearch(&ids[i], seen, (size_t)nseen, sizeof *seen, s_cmp_i64))
+            ids[nf++] = ids[i];
+    free(seen);
+    /* an id twice in one batch counts once: the first time (used[] marks
+     * the fresh ids already given to an event) */
+    bool *used = xcalloc(nf + 1, sizeof *used);
+    for (size_t i = 0; i < n; i++) {
+        const int64_t *hit = bsearch(&ev[i].outbox_id, ids, nf, sizeof *ids, s_cmp_i64);
+        size_t k = hit ? (size_t)(hit - ids) : 0;
+        ev[i].dup = !hit || used[k];
+        if (hit)
+            used[k] = true;
+    }
+    free(used);
+    int rc = 0;
+    if (nf > 0) {
+        s_arr_init(&a);
+        for (size_t i = 0; i < nf; i++)
+            s_arr_int(&a, ids[i]);
+        p = s_arr_done(&a);
+        snprintf(lo, sizeof lo, "%" PRId64, ids[0]);
+        snprintf(hi, sizeof hi, "%" PRId64, ids[nf - 1]);
+        const char *ip[] = {lo, hi, p};
+        res = p ? pg_query_prepared(pg, "scorer_processed",
+                                    "INSERT INTO score_processed_sets (lo, hi, ids) VALUES "
+                                    "($1::bigint, $2::bigint, $3::bigint[])",
+                                    3, ip)
+                : NULL;
+        free(p);
+        rc = res ? 0 : -1;
+        pg_free(&res);
+    }
+    free(ids);
+    return rc;
 }
 
 typedef struct {
@@ -395,7 +482,7 @@ static const char S_SQL_BUSINESS[] =
     "FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[], "
     "$7::int[], $8::int[], $9::int[], $10::int[], $11::int[]) AS t(b, q, r, a, c, d, e, f, g, h, "
     "i) "
-    "GROUP BY b, q "
+    "GROUP BY b, q ORDER BY b, q "
     "ON CONFLICT (business_id, quarter) DO UPDATE SET "
     "daily_on_time = s.daily_on_time + EXCLUDED.daily_on_time, "
     "daily_late = s.daily_late + EXCLUDED.daily_late, "
@@ -411,7 +498,8 @@ static const char S_SQL_CADRE[] =
     "INSERT INTO score_cadre_q AS s (cadre_id, quarter, region_code, visits, findings, "
     "findings_fixed, updated_at) "
     "SELECT c, q, max(r), sum(v), sum(f), sum(x), now() FROM unnest($1::bigint[], $2::text[], "
-    "$3::text[], $4::int[], $5::int[], $6::int[]) AS t(c, q, r, v, f, x) GROUP BY c, q "
+    "$3::text[], $4::int[], $5::int[], $6::int[]) AS t(c, q, r, v, f, x) GROUP BY c, q ORDER BY c, "
+    "q "
     "ON CONFLICT (cadre_id, quarter) DO UPDATE SET visits = s.visits + EXCLUDED.visits, "
     "findings = s.findings + EXCLUDED.findings, "
     "findings_fixed = s.findings_fixed + EXCLUDED.findings_fixed, "
@@ -421,19 +509,41 @@ static const char S_SQL_CADRE[] =
 static const char S_SQL_PAIRS[] =
     "INSERT INTO score_visit_pairs AS s (cadre_id, business_id, quarter, visits) "
     "SELECT c, b, q, count(*) FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS t(c, b, q) "
-    "GROUP BY c, b, q ON CONFLICT (cadre_id, business_id, quarter) DO UPDATE SET "
+    "GROUP BY c, b, q ORDER BY c, b, q ON CONFLICT (cadre_id, business_id, quarter) DO UPDATE SET "
     "visits = s.visits + EXCLUDED.visits";
+
+static scorer_apply_stats_t s_stats;
+
+void scorer_apply_stats(scorer_apply_stats_t *out, bool reset)
+{
+    *out = s_stats;
+    if (reset)
+        memset(&s_stats, 0, sizeof s_stats);
+}
+
+/* Add the time since *t to *acc and restart *t. */
+static void s_lap(int64_t *acc, int64_t *t)
+{
+    int64_t now = clock_mono_us();
+    *acc += now - *t;
+    *t = now;
+}
 
 int scorer_apply(pg_t *pg, scorer_event_t *ev, size_t n)
 {
     if (n == 0)
         return 0;
+    int64_t t = clock_mono_us();
+    s_stats.batches++;
+    s_stats.events += (int64_t)n;
     if (s_mark_processed(pg, ev, n) != 0)
         return -1;
+    s_lap(&s_stats.us_processed, &t);
     s_problem_t *pr = NULL;
     size_t npr = 0;
     if (s_lookup_problems(pg, ev, n, &pr, &npr) != 0)
         return -1;
+    s_lap(&s_stats.us_problems, &t);
 
     s_bdelta_t bd;
     s_cdelta_t cd;
@@ -515,6 +625,9 @@ int scorer_apply(pg_t *pg, scorer_event_t *ev, size_t n)
         }
     }
     free(pr);
+    for (size_t i = 0; i < n; i++)
+        s_stats.fresh += !ev[i].dup;
+    s_lap(&s_stats.us_build, &t);
 
     int rc = 0;
     if (nb > 0) {
@@ -528,6 +641,7 @@ int scorer_apply(pg_t *pg, scorer_event_t *ev, size_t n)
         for (int i = 0; i < B_N; i++)
             buf_destroy(&bd.v[i].b);
     }
+    s_lap(&s_stats.us_business, &t);
     if (nc > 0) {
         s_arr_t arr[] = {cd.c, cd.q, cd.r, cd.v[0], cd.v[1], cd.v[2]};
         if (s_exec_arrays(pg, "scorer_cadre_delta", S_SQL_CADRE, arr, 6) != 0)
@@ -548,6 +662,7 @@ int scorer_apply(pg_t *pg, scorer_event_t *ev, size_t n)
         buf_destroy(&pb.b);
         buf_destroy(&pq.b);
     }
+    s_lap(&s_stats.us_cadre, &t);
     if (ni > 0) {
         s_arr_t arr[] = {ip, ib, io, it, iq};
         if (s_exec_arrays(
@@ -586,17 +701,21 @@ int scorer_apply(pg_t *pg, scorer_event_t *ev, size_t n)
         for (size_t i = 0; i < 6; i++)
             buf_destroy(&z[i]->b);
     }
+    s_lap(&s_stats.us_other, &t);
     if (na > 0) {
         s_arr_t arr[] = {dirty};
         if (s_exec_arrays(
                 pg, "scorer_dirty",
-                "INSERT INTO score_dirty (business_id) SELECT DISTINCT unnest($1::bigint[]) "
+                "INSERT INTO score_dirty (business_id) SELECT b FROM (SELECT DISTINCT "
+                "unnest($1::bigint[]) b) u WHERE NOT EXISTS (SELECT 1 FROM score_dirty d "
+                "WHERE d.business_id = u.b AND NOT d.daily) ORDER BY b "
                 "ON CONFLICT (business_id) DO UPDATE SET daily = false WHERE score_dirty.daily",
                 arr, 1) != 0)
             rc = -1;
     } else {
         buf_destroy(&dirty.b);
     }
+    s_lap(&s_stats.us_dirty, &t);
     return rc;
 }
 
@@ -604,10 +723,16 @@ int scorer_apply_tx(pg_t *pg, scorer_event_t *ev, size_t n)
 {
     if (pg_begin(pg) != 0)
         return -1;
-    if (scorer_apply(pg, ev, n) != 0 || pg_commit(pg) != 0) {
+    if (scorer_apply(pg, ev, n) != 0) {
         pg_rollback(pg);
         return -1;
     }
+    int64_t t = clock_mono_us();
+    if (pg_commit(pg) != 0) {
+        pg_rollback(pg);
+        return -1;
+    }
+    s_lap(&s_stats.us_commit, &t);
     return 0;
 }
 
@@ -623,6 +748,7 @@ struct scorer_events_s {
     scorer_event_t *staged;
     char (*ids)[48];
     size_t nstaged, cap;
+    char name[64]; /* the consumer's name in the group */
 };
 
 scorer_events_t *scorer_events_new(rds_t *rds, const char *name, int max_attempts,
@@ -630,6 +756,7 @@ scorer_events_t *scorer_events_new(rds_t *rds, const char *name, int max_attempt
 {
     scorer_events_t *self = xcalloc(1, sizeof *self);
     self->rds = rds;
+    snprintf(self->name, sizeof self->name, "%s", name ? name : "");
     while (scorer_topics[self->ntopics])
         self->ntopics++;
     self->consumers = xcalloc(self->ntopics, sizeof *self->consumers);
@@ -664,6 +791,7 @@ static int s_stage(void *ctx, const outbox_event_t *oe)
 {
     scorer_events_t *self = ctx;
     scorer_event_t ev;
+    int64_t t0 = clock_mono_us();
     int rc = scorer_event_decode(oe->topic, oe->payload, oe->payload_len, oe->outbox_id, &ev);
     if (rc == 1)
         return 0;
@@ -686,7 +814,44 @@ static int s_stage(void *ctx, const outbox_event_t *oe)
     self->staged[self->nstaged] = ev;
     snprintf(self->ids[self->nstaged], sizeof self->ids[0], "%s", oe->stream_id);
     self->nstaged++;
+    s_stats.us_decode += clock_mono_us() - t0;
     return -1; /* pending until the batch commits */
+}
+
+/*
+ * Read up to count more new entries of topic t in one XREADGROUP and stage
+ * them: the rest of a batch after outbox_consume's first read (which also
+ * reclaimed the idle entries), so a batch of 5,000 costs one more round trip
+ * instead of four reads and four reclaims.  Only first deliveries come this
+ * way; an entry that does not parse or decode stays pending, and
+ * outbox_consume's reclaim deals with it (retry, then the dead stream).
+ * The count read, or -1.
+ */
+static int s_read_more(scorer_events_t *self, size_t t, int count)
+{
+    char stream[160];
+    snprintf(stream, sizeof stream, "lz:stream:%s", scorer_topics[t]);
+    redisReply *r = rds_cmd(self->rds, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s >", S_GROUP,
+                            self->name, count, stream);
+    if (!r)
+        return -1;
+    int n = 0;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+        r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2 &&
+        r->element[0]->element[1]->type == REDIS_REPLY_ARRAY) {
+        const redisReply *entries = r->element[0]->element[1];
+        for (size_t i = 0; i < entries->elements; i++) {
+            outbox_event_t oe;
+            n++;
+            if (outbox_event_parse(entries->element[i], &oe) != 0)
+                continue;
+            oe.topic = scorer_topics[t];
+            oe.deliveries = 1;
+            s_stage(self, &oe);
+        }
+    }
+    rds_free(&r);
+    return n;
 }
 
 /* Acknowledge the staged entries of topic; 0 or -1. */
@@ -721,12 +886,34 @@ int scorer_events_pump(scorer_events_t *self, pg_t *pg, int batch)
     for (size_t t = 0; t < self->ntopics; t++) {
         self->topic = t;
         self->nstaged = 0;
-        int n = outbox_consume(self->consumers[t], s_stage, self, batch, 0);
-        if (n < 0) {
-            failed = true;
-            continue;
+        /* up to batch events in one transaction, read S_READ_MAX at a time */
+        int dealt = 0;
+        while (dealt < batch) {
+            int want = batch - dealt < S_READ_MAX ? batch - dealt : S_READ_MAX;
+            int64_t t0 = clock_mono_us(), d0 = s_stats.us_decode;
+            int n = outbox_consume(self->consumers[t], s_stage, self, want, 0);
+            s_stats.us_redis += clock_mono_us() - t0 - (s_stats.us_decode - d0);
+            if (n < 0) {
+                failed = true;
+                break;
+            }
+            dealt += n;
+            if (n < want)
+                break;
+            if (dealt < batch) {
+                t0 = clock_mono_us();
+                d0 = s_stats.us_decode;
+                n = s_read_more(self, t, batch - dealt);
+                s_stats.us_redis += clock_mono_us() - t0 - (s_stats.us_decode - d0);
+                if (n < 0) {
+                    failed = true;
+                    break;
+                }
+                dealt += n;
+                break;
+            }
         }
-        total += n;
+        total += dealt;
         if (self->nstaged == 0)
             continue;
         if (scorer_apply_tx(pg, self->staged, self->nstaged) != 0) {
@@ -735,8 +922,11 @@ int scorer_events_pump(scorer_events_t *self, pg_t *pg, int batch)
             failed = true;
             continue;
         }
-        if (s_ack_staged(self, scorer_topics[t]) != 0)
-            failed = true; /* counted already: redelivered, found in score_processed */
+        int64_t t0 = clock_mono_us();
+        int ack = s_ack_staged(self, scorer_topics[t]);
+        s_stats.us_redis += clock_mono_us() - t0;
+        if (ack != 0)
+            failed = true; /* counted already: redelivered, found in score_processed_sets */
     }
     self->nstaged = 0;
     return failed && total == 0 ? -1 : total;
@@ -748,8 +938,8 @@ int scorer_processed_purge(pg_t *pg, int64_t older_than_s)
     snprintf(age, sizeof age, "%" PRId64, older_than_s);
     const char *params[] = {age};
     PGresult *res = pg_query_prepared(pg, "scorer_purge",
-                                      "DELETE FROM score_processed WHERE processed_at < now() - "
-                                      "make_interval(secs => $1::bigint)",
+                                      "DELETE FROM score_processed_sets WHERE processed_at < "
+                                      "now() - make_interval(secs => $1::bigint)",
                                       1, params);
     if (!res)
         return -1;

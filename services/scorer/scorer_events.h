@@ -5,8 +5,8 @@
  * problem.fixed, visit.recorded (intake), inspection.recorded (sampler),
  * warning.issued, warning.answered (notifier).  Each event is decoded into
  * a plain scorer_event_t (pure, unit-tested), then a batch of them is
- * applied in one PostgreSQL transaction: the outbox ids go into
- * score_processed first and only the ids not there before count, so a
+ * applied in one PostgreSQL transaction: the outbox ids not found in
+ * score_processed_sets count and are stored there as one set, so a
  * redelivered event changes nothing.
  *
  * Batching without losing at-least-once: the consumer's handler keeps a
@@ -84,6 +84,27 @@ int scorer_apply(pg_t *pg, scorer_event_t *ev, size_t n);
 /* Apply in a transaction of its own (begin, apply, commit); 0 or -1. */
 int scorer_apply_tx(pg_t *pg, scorer_event_t *ev, size_t n);
 
+/* Where scorer_apply's time went (microseconds, summed over the calls of
+ * this process since the last reset): the phase timers the benchmark and
+ * the service's debug log print.  Not synchronised: only one thread of a
+ * process applies events. */
+typedef struct {
+    int64_t batches, events, fresh;
+    int64_t us_processed; /* score_processed insert: which ids are new */
+    int64_t us_problems;  /* problems looked up for problem events */
+    int64_t us_build;     /* the delta arrays built in memory */
+    int64_t us_business;  /* score_business_q upsert */
+    int64_t us_cadre;     /* score_cadre_q and score_visit_pairs upserts */
+    int64_t us_other;     /* inspections and warnings */
+    int64_t us_dirty;     /* score_dirty marks */
+    int64_t us_commit;    /* COMMIT of scorer_apply_tx */
+    int64_t us_decode;    /* payloads decoded and staged (scorer_events_pump) */
+    int64_t us_redis;     /* XAUTOCLAIM, XREADGROUP, XACK (scorer_events_pump) */
+} scorer_apply_stats_t;
+
+/* Copy the timers into *out and, with reset, zero them. */
+void scorer_apply_stats(scorer_apply_stats_t *out, bool reset);
+
 typedef struct scorer_events_s scorer_events_t;
 
 /* Consumers of every topic as consumer `name` of group "scorer" (rds borrowed).
@@ -92,11 +113,15 @@ scorer_events_t *scorer_events_new(rds_t *rds, const char *name, int max_attempt
                                    int64_t claim_idle_ms);
 void scorer_events_destroy(scorer_events_t **self_p);
 
-/* One round over every topic, up to batch events each.  Returns how many
- * events were dealt with, or -1 when Redis or PostgreSQL failed. */
+/* One round over every topic: up to batch events each (the idle entries
+ * reclaimed and up to 1000 new ones through outbox_consume, the rest of the
+ * batch in one more XREADGROUP COUNT), applied in one transaction per topic
+ * and acknowledged with one XACK.  Returns how many events were dealt with, or -1 when Redis
+ * or PostgreSQL failed. */
 int scorer_events_pump(scorer_events_t *self, pg_t *pg, int batch);
 
-/* Delete score_processed rows older than older_than_s; the count or -1. */
+/* Delete the score_processed_sets rows older than older_than_s; how many
+ * sets, or -1. */
 int scorer_processed_purge(pg_t *pg, int64_t older_than_s);
 
 #endif

@@ -228,8 +228,17 @@ scorer_rank_row_t *scorer_rank_read(pg_t *pg, rds_t *rds, const char *level, con
                 continue;
             scorer_rank_row_t *r = &rows[k++];
             snprintf(r->region, sizeof r->region, "%s", region);
-            redisReply *h = rds_cmd(rds, "HGET %s %s", dkey, region);
+            r->score = strtod(z->element[i + 1]->str, NULL);
+        }
+        /* the details of every region in one round trip (pipelined HGETs) */
+        size_t queued = 0;
+        for (size_t i = 0; i < k; i++)
+            if (rds_append(rds, "HGET %s %s", dkey, rows[i].region) == 0)
+                queued++;
+        for (size_t i = 0; i < queued; i++) {
+            redisReply *h = rds_get_reply(rds);
             if (h && h->type == REDIS_REPLY_STRING) {
+                scorer_rank_row_t *r = &rows[i];
                 char *save = NULL, *copy = xstrdup(h->str);
                 char *f = strtok_r(copy, "\t", &save);
                 snprintf(r->name, sizeof r->name, "%s", f ? f : "");
@@ -240,7 +249,6 @@ scorer_rank_row_t *scorer_rank_read(pg_t *pg, rds_t *rds, const char *level, con
                 free(copy);
             }
             rds_free(&h);
-            r->score = strtod(z->element[i + 1]->str, NULL);
         }
         rds_free(&z);
     } else {

@@ -20,7 +20,7 @@ const cfg_spec_t scorer_spec[] = {
     {"LZ_LEDGER_GRACE_S", CFG_INT, "0", 0, 604800, false, "grace after a period's end, seconds"},
     {"LZ_CLOCK_OFFSET_S", CFG_INT, "0", -315360000, 315360000, false,
      "test/demo only: seconds added to the clock"},
-    {"LZ_SCORER_EVENT_BATCH", CFG_INT, "1000", 1, 1000, false, "events applied per transaction"},
+    {"LZ_SCORER_EVENT_BATCH", CFG_INT, "5000", 1, 50000, false, "events applied per transaction"},
     {"LZ_SCORER_REGRADE_BATCH", CFG_INT, "200", 1, 100000, false, "businesses regraded per round"},
     {"LZ_SCORER_MAX_ATTEMPTS", CFG_INT, "5", 2, 100, false,
      "deliveries of an event before it is dead-lettered"},

@@ -4,10 +4,16 @@
 # redelivered event changes nothing; a grade crossing a band is one event; scores answer why and
 # are jurisdiction-scoped; rankings; the red list leaves out an uninsured business and one with
 # an open problem; a closed list does not change when late events arrive; rewards; CSV export.
+# Then the other services' events through the real services: an inspection recorded through
+# the sampler (a plan drawn, the assigned inspector posts a failed inspection) changes the
+# business's score and grade (one grade event) and its cadre's evaluation as hand-computed; a
+# visit task opened by the scheduler's sweep counts as an overdue task of its cadre; a warning
+# issued through the notifier costs its penalty until the business answers it.
 #
 # Fixture (made again on every run): district 975101 of the fake province 975000000000, two
 # townships, eight businesses created 40 days ago (b1..b8, the random sequence's), three created
-# a minute ago (r1 insured, r2 uninsured, r3 insured; for the red list), two cadres.
+# a minute ago (r1 insured, r2 uninsured, r3 insured; for the red list), two cadres; b9 (40 days
+# old) with its own village cadre c3 (the scheduler's task); two inspectors of the district.
 . "$(dirname "$0")/lib.sh"
 export LZ_HTTP_PORT=18250 LZ_BROKER_PORT=55650
 export LZ_BROKER="tcp://127.0.0.1:$LZ_BROKER_PORT" LZ_BROKER_BIND="tcp://127.0.0.1:$LZ_BROKER_PORT"
@@ -25,6 +31,23 @@ QNOW=$(TZ=Asia/Shanghai date '+%Y')-Q$(( ($(TZ=Asia/Shanghai date '+%-m') + 2) /
 # --- fixture -----------------------------------------------------------------------------------
 fixture=$(psql -qAt -v ON_ERROR_STOP=1 "$LZ_PG_ADMIN_URL" <<'SQL'
 BEGIN;
+DELETE FROM letters WHERE task_id IN (SELECT id FROM tasks WHERE region_code LIKE '9751%');
+DELETE FROM tasks WHERE region_code LIKE '9751%';
+DELETE FROM ledger_stats WHERE region_code LIKE '9751%';
+DELETE FROM visit_obligations WHERE region_code LIKE '9751%';
+DELETE FROM scheduler_deadlines WHERE scope = '975101';
+DELETE FROM scheduler_watermark WHERE scope = '975101';
+DELETE FROM warnings WHERE region_code LIKE '9751%';
+DELETE FROM score_warnings WHERE business_id IN (SELECT id FROM businesses WHERE region_code LIKE '9751%');
+DELETE FROM score_inspections WHERE business_id IN (SELECT id FROM businesses WHERE region_code LIKE '9751%');
+DELETE FROM inspections WHERE region_code LIKE '9751%';
+DELETE FROM sampling_items WHERE plan_id IN (SELECT id FROM sampling_plans WHERE region_code LIKE '9751%');
+DELETE FROM sampling_exclusions WHERE plan_id IN (SELECT id FROM sampling_plans WHERE region_code LIKE '9751%');
+DELETE FROM sampling_roster WHERE plan_id IN (SELECT id FROM sampling_plans WHERE region_code LIKE '9751%');
+DELETE FROM sampling_frame WHERE plan_id IN (SELECT id FROM sampling_plans WHERE region_code LIKE '9751%');
+DELETE FROM sampling_plans WHERE region_code LIKE '9751%';
+DELETE FROM inspection_conflicts WHERE business_id IN (SELECT id FROM businesses WHERE region_code LIKE '9751%');
+DELETE FROM inspectors WHERE region_code LIKE '9751%';
 DELETE FROM score_rewards WHERE list_id IN (SELECT id FROM score_lists WHERE region_code LIKE '9751%');
 DELETE FROM score_list_entries WHERE list_id IN (SELECT id FROM score_lists WHERE region_code LIKE '9751%');
 DELETE FROM score_lists WHERE region_code LIKE '9751%';
@@ -63,6 +86,7 @@ WITH b AS (
                ('b3', 3, 'canteen', 'medium', false, 40), ('b4', 4, 'catering', 'small', true, 40),
                ('b5', 5, 'production', 'large', true, 40), ('b6', 6, 'small_workshop', 'micro', true, 40),
                ('b7', 7, 'sales', 'small', true, 40), ('b8', 8, 'catering', 'medium', true, 40),
+               ('b9', 10, 'catering', 'small', true, 40),
                ('r1', 11, 'catering', 'small', true, 0), ('r2', 12, 'catering', 'small', false, 0),
                ('r3', 13, 'catering', 'small', true, 0)) AS v (k, n, t, s, ins, d)
   RETURNING id, license_no)
@@ -71,14 +95,22 @@ UPDATE businesses SET created_at = now() - interval '1 minute' WHERE license_no 
 WITH c AS (
   INSERT INTO cadres (phone, name, level, region_code, title) VALUES
   ('19751019901', '村干部甲', 'village', '975101001001', '书记'),
-  ('19751019902', '街道干部乙', 'township', '975101002000', '主任')
+  ('19751019902', '街道干部乙', 'township', '975101002000', '主任'),
+  ('19751019903', '村干部丙', 'village', '975101001001', '委员')
   RETURNING id, phone)
-INSERT INTO fx SELECT CASE WHEN phone = '19751019901' THEN 'c1' ELSE 'c2' END, id FROM c;
+INSERT INTO fx SELECT CASE phone WHEN '19751019901' THEN 'c1' WHEN '19751019902' THEN 'c2' ELSE 'c3' END, id FROM c;
 INSERT INTO assignments (cadre_id, business_id, region_code, since)
 SELECT c.id, b.id, bb.region_code, now() - interval '60 days'
 FROM fx b JOIN businesses bb ON bb.id = b.id
 JOIN fx c ON c.k = CASE WHEN bb.region_code = '975101001001' THEN 'c1' ELSE 'c2' END
-WHERE b.k LIKE 'b%' OR b.k LIKE 'r%';
+WHERE (b.k LIKE 'b%' AND b.k <> 'b9') OR b.k LIKE 'r%';
+INSERT INTO assignments (cadre_id, business_id, region_code, since)
+SELECT c.id, b.id, '975101001001', now() - interval '60 days' FROM fx c, fx b WHERE c.k = 'c3' AND b.k = 'b9';
+WITH i AS (
+  INSERT INTO inspectors (phone, name, region_code, badge_no) VALUES
+  ('19751019801', '检查员甲', '975101000000', 'ITSC-I1'), ('19751019802', '检查员乙', '975101000000', 'ITSC-I2')
+  RETURNING id, phone)
+INSERT INTO fx SELECT 'i' || right(phone, 1), id FROM i;
 SELECT k || '=' || id FROM fx ORDER BY k;
 COMMIT;
 SQL
@@ -91,11 +123,18 @@ fi
 ok "the fixture is inserted"
 while IFS='=' read -r k v; do declare "$k=$v"; done <<<"$fixture"
 
+# the scheduler sweeps only when asked, from the start of this month (Asia/Shanghai) on, with
+# monthly visits for village cadres: the sweep at now passes the end of last month's visits
+month_start=$(TZ=Asia/Shanghai date -d "$(TZ=Asia/Shanghai date '+%Y-%m-01') 00:00" +%s)
 lz_start broker >/dev/null
 lz_start intake >/dev/null
 lz_start scorer LZ_SCORER_RANK_INTERVAL_S=0 >/dev/null
+lz_start sampler >/dev/null
+lz_start scheduler LZ_SCHEDULER_SCOPE=975101 LZ_SCHEDULER_AUTO_SWEEP=false LZ_VISIT_FREQ_VILLAGE=monthly \
+    LZ_SCHEDULER_LOOKBACK_S=$(($(date +%s) - month_start + 7200)) >/dev/null
+lz_start notifier >/dev/null
 lz_start gateway >/dev/null
-if lz_wait_http; then ok "broker, intake, scorer and gateway start"; else not_ok "the suite starts"; tap_done; exit 1; fi
+if lz_wait_http; then ok "broker, intake, scorer, sampler, scheduler, notifier and gateway start"; else not_ok "the suite starts"; tap_done; exit 1; fi
 
 admin=$(lz_token admin "it-sc-admin-$run")
 reg=$(lz_token regulator "it-sc-reg-$run" --region 975101000000)
@@ -225,6 +264,40 @@ after=$(q "SELECT string_agg(concat_ws('/', business_id, quarter, daily_on_time,
 is "a redelivered event changes nothing" "$before" "$after"
 out=$(liangze score check --quarter "$QNOW" --region 9751 2>&1)
 is "the recompute still equals the running aggregates" "equal" "${out%% *}"
+# the same new event twice in one read (one batch): counted once.  A made-up ledger of a far
+# quarter (2031-Q1) with a made-up outbox id, so no real aggregate is touched; removed after.
+q "DELETE FROM score_business_q WHERE business_id = $b1 AND quarter = '2031-Q1'" >/dev/null
+python3 - "$LZ_REDIS_PORT" "$b1" "$((9000000000000000 + $$ * 1000 + RANDOM % 1000))" <<'PY'
+import socket, sys
+port, biz, oid = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+def varint(n):
+    out = b''
+    while True:
+        b, n = n & 0x7f, n >> 7
+        out += bytes([b | (0x80 if n else 0)])
+        if not n: return out
+def field(tag, v):
+    if isinstance(v, int): return varint(tag << 3) + varint(v)
+    v = v.encode(); return varint(tag << 3 | 2) + varint(len(v)) + v
+payload = field(2, biz) + field(3, '975101001001') + field(4, 'daily') + field(5, '2031-01-05') + field(6, 'on_time')
+s = socket.create_connection(('127.0.0.1', port))
+def cmd(*args):
+    out = b'*%d\r\n' % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out += b'$%d\r\n%s\r\n' % (len(a), a)
+    return out
+req = b''.join(cmd('XADD', 'lz:stream:ledger.accepted', '*', 'id', oid, 'key', str(biz), 'payload', payload, 'at', '0') for _ in range(2))
+s.sendall(cmd('MULTI') + req + cmd('EXEC'))
+s.recv(4096)
+PY
+got=$(for try in $(seq 1 60); do
+    v=$(q "SELECT daily_on_time FROM score_business_q WHERE business_id = $b1 AND quarter = '2031-Q1'")
+    [ -n "$v" ] && break
+    sleep 0.5
+done; sleep 1; q "SELECT daily_on_time FROM score_business_q WHERE business_id = $b1 AND quarter = '2031-Q1'")
+is "the same event twice in one batch counts once" 1 "$got"
+q "DELETE FROM score_business_q WHERE business_id = $b1 AND quarter = '2031-Q1'" >/dev/null
 
 # --- scores answer why, jurisdiction-scoped ------------------------------------------------------
 submit "$r1" daily "$(day today)" 0 0
@@ -272,8 +345,14 @@ for try in $(seq 1 60); do
 done
 http GET "/api/v1/rankings?region=975101000000&level=township" "$reg"
 is "GET /rankings: 200" 200 "$status"
-is "both townships of the district are ranked 1 and 2 (from redis)" "975101001000,975101002000 1,2 redis" \
-    "$(jqr '[([.items[].region] | sort | join(",")), ([.items[].rank] | sort | map(tostring) | join(",")), .source] | join(" ")')"
+is "both townships of the district are ranked (from redis)" "975101001000,975101002000 redis" \
+    "$(jqr '[([.items[].region] | sort | join(",")), .source] | join(" ")')"
+check "each rank is 1 + the number of townships scoring higher (a tie shares the rank)" \
+    jqe '.items as $i | all($i[]; . as $x | .rank == 1 + ([$i[] | select(.score > $x.score)] | length))'
+check "the score is the mean of on-time rate and visit completion (weights 50/50)" \
+    jqe '.items | all(((.ledger_on_time_rate + .visit_completion) / 2 - .score) | fabs < 0.001)'
+check "the rates are the counts'" \
+    jqe '.items | all((.ledgers_on_time / .ledgers_owed - .ledger_on_time_rate | fabs < 0.001) and (.visits_done / .visits_owed - .visit_completion | fabs < 0.001))' 
 check "each item has its on-time rate and visit completion" jqe '.items | all(.ledger_on_time_rate >= 0 and .ledger_on_time_rate <= 1 and .visit_completion >= 0)'
 is "the quarter's ranking is stored in PostgreSQL" 2 "$(q "SELECT count(*) FROM score_rankings WHERE level = 'township' AND period = '$QNOW' AND region_code LIKE '9751%'")"
 http GET "/api/v1/rankings?region=975101000000&level=county" "$reg"
@@ -317,4 +396,119 @@ http GET "/api/v1/lists/red?region=975102000000" "$reg"
 is "a region outside the caller's jurisdiction is 404" 404 "$status"
 http GET "/api/v1/lists/blue?region=975101000000" "$reg"
 is "an unknown list is 404" 404 "$status"
+
+# --- an inspection through the sampler ---------------------------------------------------------
+# r2 (catering small, static 20 + 5; one daily ledger owed and on time, nothing else owed) scores
+# 100, grade A.  A failed inspection (its one finding fixed on the spot: no rectification owed)
+# takes the latest-inspection component from 15 to 0: compliance 85.00; risk 25 + 45 x 15 / 100
+# + 15 (failed inspection) = 46.75: grade C.  Its cadre c1's inspections component goes from 1
+# (none) to 0 (one fail): 15 points less, nothing else changes.
+bscore() { http GET "/api/v1/scores/businesses/$1" "$reg"; }
+cscore() { http GET "/api/v1/scores/cadres/$1" "$reg"; }
+comp() { jqr ".components[] | select(.name == \"$1\") | \"\(.value) \(.points)\""; }
+# wait_for CMD EXPECTED: up to a minute for the scorer to catch up
+wait_for() {
+    local got try
+    for try in $(seq 1 120); do
+        got=$(eval "$1")
+        [ "$got" = "$2" ] && break
+        sleep 0.5
+    done
+    echo "$got"
+}
+bscore "$r2"
+is "r2 before the inspection: 100, grade A" "100 A" "$(jqr '"\(.score) \(.grade)"')"
+cscore "$c1"
+c1_before=$(jqr '.score')
+is "c1's inspections component before: none inspected, 1 x 15" "1 15" "$(comp inspections)"
+hist_before=$(q "SELECT count(*) FROM score_grade_history WHERE business_id = $r2")
+ev_before=$(q "SELECT count(*) FROM outbox WHERE topic = 'score.grade_changed' AND key = '$r2'")
+
+i1=$(lz_token inspector "it-sc-i1-$run" --inspector "$i1")
+i2=$(lz_token inspector "it-sc-i2-$run" --inspector "$i2")
+http POST /api/v1/sampling/plans "$reg" "{\"request_id\":\"it-sc-plan-$run\",\"quarter\":\"$QNOW\",\"region\":\"975101000000\",\"seed\":\"it-scorer $run\",\"settings\":{\"n_per_stratum\":50,\"exclude_previous\":false}}"
+is "a regulator draws a plan of the district for this quarter: 201" 201 "$status"
+plan=$(jqr '.id')
+insp_id=$(q "SELECT inspector_1 FROM sampling_items WHERE plan_id = $plan AND business_id = $r2")
+check "r2 is drawn, with an inspector" [ -n "$insp_id" ]
+insp_tok=$i1
+[ "$insp_id" = "$(q "SELECT id FROM inspectors WHERE badge_no = 'ITSC-I2'")" ] && insp_tok=$i2
+# the inspection checklist when there is one (the sampler asks for every key item answered):
+# the first key item failed, its finding fixed on the spot
+icodes=$(q "SELECT string_agg(i.code || ':' || i.required, ' ' ORDER BY i.position) FROM checklist_items i
+            WHERE i.checklist_id = (SELECT id FROM checklists WHERE type = 'catering' AND kind = 'inspection'
+                                    ORDER BY version DESC LIMIT 1)" 2>/dev/null)
+failed_code=
+answers='[]'
+for ic in $icodes; do
+    code=${ic%%:*} req=${ic#*:}
+    if [ -z "$failed_code" ] && { [ "$req" = t ] || [ "$req" = true ]; }; then
+        failed_code=$code
+        answers=$(jq -c --arg c "$code" '. + [{code: $c, ok: false, note: "冷柜温度超标"}]' <<<"$answers")
+    else
+        answers=$(jq -c --arg c "$code" '. + [{code: $c, ok: true}]' <<<"$answers")
+    fi
+done
+insp_body=$(jq -cn --arg rid "it-sc-insp-$run" --argjson p "$plan" --argjson b "$r2" --argjson a "$answers" \
+    --arg fc "$failed_code" '{request_id: $rid, plan_id: $p, business_id: $b, outcome: "fail",
+      findings: [{description: "冷柜温度超标", action: "当场调至4度以下", fixed: true}
+                 + (if $fc != "" then {item_code: $fc} else {} end)], note: "评测"}
+      + (if ($a | length) > 0 then {answers: $a} else {} end)')
+http POST /api/v1/inspections "$insp_tok" "$insp_body"
+is "the assigned inspector records a failed inspection of r2: 201, nothing left open" "201 0" "$status $(jqr '.problems_open')"
+[ "$status" = 201 ] || echo "# $body"
+is "the scorer consumed inspection.recorded (score_inspections)" "fail" \
+    "$(wait_for "q \"SELECT outcome FROM score_inspections WHERE plan_id = $plan AND business_id = $r2\"" fail)"
+is "no problem of r2 is left open by it" 0 "$(q "SELECT count(*) FROM problems WHERE business_id = $r2 AND fixed_at IS NULL")"
+got=$(wait_for "bscore $r2; jqr '\"\(.score) \(.grade)\"'" "85 C")
+is "r2 after the failed inspection: compliance 85, grade C (hand-computed)" "85 C" "$got"
+bscore "$r2"
+is "its latest-inspection component: 0 x 15" "0 0" "$(comp latest_inspection)"
+is "its risk: 46.75 (25 static + 6.75 dynamic compliance + 15 failed inspection)" 46.75 "$(jqr '.risk')"
+got=$(wait_for "q \"SELECT count(*) - $hist_before FROM score_grade_history WHERE business_id = $r2\"" 1)
+is "the grade change is one history row" 1 "$got"
+is "from A to C" "A C" "$(q "SELECT old_grade || ' ' || new_grade FROM score_grade_history WHERE business_id = $r2 ORDER BY id DESC LIMIT 1")"
+is "and one score.grade_changed event" 1 "$(($(q "SELECT count(*) FROM outbox WHERE topic = 'score.grade_changed' AND key = '$r2'") - ev_before))"
+cscore "$c1"
+is "c1's inspections component: one fail, 0 x 15" "0 0" "$(comp inspections)"
+is "c1's score is 15 lower (hand-computed)" "$(printf %.2f "$(jq -n "$c1_before - 15")")" "$(printf %.2f "$(jqr '.score')")"
+check "its detail names the inspection" jqe '.components[] | select(.name == "inspections") | .detail | startswith("1 inspected: 0 pass, 0 with remarks, 1 fail")'
+out=$(liangze score check --quarter "$QNOW" --region 9751 2>&1)
+is "the recompute still equals the running aggregates" "equal" "${out%% *}"
+
+# --- a task opened by the scheduler's sweep -------------------------------------------------------
+# c3 (village, monthly here) owes one visit to b9 for last month and made none: the sweep opens
+# one visit task for c3 at the month's end.  Overdue tasks: 1 - 1 x 20 % = 0.8, 12 of 15 points.
+cscore "$c3"
+c3_before=$(jqr '.score')
+is "c3 before the sweep: no overdue task, 1 x 15" "1 15" "$(comp overdue_tasks)"
+http POST /api/v1/admin/sweep "$admin" "{\"request_id\":\"it-sc-sweep-$run\",\"as_of\":\"$(at now)\"}"
+is "the scheduler's sweep: 200" 200 "$status"
+is "it opened one visit task for c3" "1 visit" "$(q "SELECT count(*) || ' ' || min(kind) FROM tasks WHERE cadre_id = $c3")"
+cscore "$c3"
+is "c3's overdue-tasks component: 0.8 x 15 = 12" "0.8 12" "$(comp overdue_tasks)"
+is "c3's score is 3 lower (hand-computed)" "$(printf %.2f "$(jq -n "$c3_before - 3")")" "$(printf %.2f "$(jqr '.score')")"
+check "its detail counts the task" jqe '.components[] | select(.name == "overdue_tasks") | .detail | startswith("1 overdue tasks")'
+
+# --- a warning through the notifier ---------------------------------------------------------------
+# r3 (an open problem of its ledger: rectification 0 of 1, 85) gets a warning; once its
+# rectify-by time has passed unanswered it costs 5 (80); answered, nothing (85 again).
+bscore "$r3"
+is "r3 before the warning: 85" 85 "$(jqr '.score')"
+http POST /api/v1/warnings "$reg" "{\"request_id\":\"it-sc-warn-$run\",\"business_id\":$r3,\"reason\":\"冷柜温度超标未整改\",\"rectify_by\":\"$(at '3 seconds')\"}"
+is "a regulator issues a warning through the notifier: 201" 201 "$status"
+wid=$(jqr '.id')
+is "the scorer consumed warning.issued (score_warnings)" 1 \
+    "$(wait_for "q \"SELECT count(*) FROM score_warnings WHERE warning_id = $wid AND business_id = $r3 AND rectify_by IS NOT NULL\"" 1)"
+sleep 4
+bscore "$r3"
+is "past its rectify-by time, unanswered: 80 (hand-computed)" 80 "$(jqr '.score')"
+is "the warnings component: 1 x -5" "1 -5" "$(comp unanswered_warnings)"
+biz3=$(lz_token business "it-sc-biz3-$run" --business "$r3")
+http POST "/api/v1/warnings/$wid/reply" "$biz3" "{\"request_id\":\"it-sc-wr-$run\",\"rectification\":\"已更换温控器\"}"
+is "the business answers it: 200" 200 "$status"
+is "the scorer consumed warning.answered" 1 \
+    "$(wait_for "q \"SELECT count(*) FROM score_warnings WHERE warning_id = $wid AND answered_at IS NOT NULL\"" 1)"
+bscore "$r3"
+is "answered, the penalty is gone: 85" 85 "$(jqr '.score')"
 tap_done
