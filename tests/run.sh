@@ -8,7 +8,9 @@
 # Every test program prints TAP ("ok N - ..." / "not ok N - ..."); each line
 # is one test.  A program that dies without reporting counts as one failure.
 # The test stack (.run/test; LZ_TEST_STACK with LZ_*_PORT picks another) is
-# wiped, started, migrated and stopped again.
+# wiped, started, migrated and stopped again.  The suites that start their own
+# broker and gateway use fixed ports; LZ_PORT_OFFSET=N moves them all by N, so a
+# second run (another checkout, another stack) can go at the same time.
 set -u
 cd "$(dirname "$0")/.."
 . deploy/local/env.sh "${LZ_TEST_STACK:-test}"
