@@ -67,6 +67,7 @@ int sched_configure(sched_t *self, const cfg_t *cfg)
             return -1;
         }
     snprintf(self->scope, sizeof self->scope, "%s", scope);
+    snprintf(self->pg_url, sizeof self->pg_url, "%s", cfg_str(cfg, "LZ_PG_URL"));
     self->grace_s = cfg_int(cfg, "LZ_LEDGER_GRACE_S");
     self->lookback_s = cfg_int(cfg, "LZ_SCHEDULER_LOOKBACK_S");
     self->catchup_max_s = cfg_int(cfg, "LZ_SCHEDULER_CATCHUP_MAX_S");

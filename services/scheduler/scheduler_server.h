@@ -43,6 +43,7 @@ typedef struct {
     outbox_consumer_t *c_ledger, *c_visit, *c_warn_issued, *c_warn_answered, *c_grade;
     char level_by_grade[4][16]; /* LZ_VISIT_LEVEL_BY_GRADE: the level owing visits, A..D */
     char consumer[64];
+    char pg_url[1024]; /* LZ_PG_URL: a second connection reads escalation batches ahead */
 } sched_t;
 
 /* What a sweep did. */

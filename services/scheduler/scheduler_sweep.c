@@ -62,9 +62,26 @@ typedef struct {
 /* Where the escalation batches spend their time (ms): read, advance, cadres, fire, outbox. */
 static int64_t s_phase_ms[5];
 
+/* An escalation batch's read: the tasks ($1, ids) with their businesses' names and phones,
+ * those still open and due by $2 unless $3 (tasks just opened).  Probes of the primary keys,
+ * one per id (LATERAL ... OFFSET 0: never a merge join that walks the index from its start,
+ * nor a parallel plan). */
+static const char s_batch_sql[] =
+    "SELECT t.id, t.kind, t.ladder, coalesce(t.business_id, 0), coalesce(t.cadre_id, 0), "
+    "t.region_code, t.period, CASE WHEN $3::bool THEN 0 ELSE t.step END, "
+    "extract(epoch FROM t.deadline)::bigint, "
+    "b.name, b.head_name, b.head_phone, b.officer_name, b.officer_phone "
+    "FROM unnest($1::bigint[]) AS u(id) "
+    "CROSS JOIN LATERAL (SELECT * FROM tasks x WHERE x.id = u.id OFFSET 0) t "
+    "LEFT JOIN LATERAL (SELECT * FROM businesses y WHERE y.id = t.business_id OFFSET 0) b "
+    "ON true "
+    "WHERE $3::bool OR (t.status = 'open' AND t.next_step_at <= to_timestamp($2::bigint)) "
+    "ORDER BY t.next_step_at, t.id";
+
 static int s_escalate_batch(sched_t *s, int64_t as_of, const int64_t *ids_in, int nids, bool opened,
                             const ladder_t *ladders, int nladders, const s_regions_t *regions,
-                            sweep_result_t *res);
+                            sweep_result_t *res, PGresult *pre, PGresult *pre_cadres,
+                            bool *needed_cadres);
 
 /* ---- small helpers ---------------------------------------------------------- */
 
@@ -678,7 +695,8 @@ static int s_ledger_deadline(sched_t *s, const deadline_t *d, int64_t as_of, con
         pg_free(&ins);
         for (int64_t off = 0; off < *opened; off += s->batch) {
             int64_t m = *opened - off < s->batch ? *opened - off : s->batch;
-            if (s_escalate_batch(s, as_of, ids + off, (int)m, true, ladder, 1, regions, res) < 0) {
+            if (s_escalate_batch(s, as_of, ids + off, (int)m, true, ladder, 1, regions, res, NULL,
+                                 NULL, NULL) < 0) {
                 free(ids);
                 goto out;
             }
@@ -902,17 +920,29 @@ static int s_unassigned(sched_t *s, int64_t as_of, bool open_new, const ladder_t
     int64_t first = visit->nsteps ? visit->steps[0].delay_s : 0;
     s_i64(d0, sizeof d0, first);
     const char *p[4] = {like, asof, grace, d0};
+    /* the anti-join as a merge of two index-only scans (businesses_pkey, assignments_business)
+     * in one process: a parallel hash anti-join read both heaps and spilled to disk (~3x
+     * slower on a loaded 2-core machine); the few ids left are then read from the heap.  The
+     * settings are transaction-local: open_new runs last in a daily deadline's transaction */
+    if (open_new && pg_exec(s->pg,
+                            "SELECT set_config('enable_hashjoin', 'off', true), "
+                            "set_config('max_parallel_workers_per_gather', '0', true)",
+                            0, NULL) != 0) {
+        free(like);
+        return -1;
+    }
     PGresult *r =
         !open_new
             ? NULL
             : pg_query(
                   s->pg,
-                  "WITH n AS MATERIALIZED ("
-                  "  SELECT b.id, b.region_code, b.created_at FROM businesses b "
-                  "  WHERE b.status = 'active' AND b.region_code LIKE $1 "
-                  "  AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.business_id = b.id AND "
-                  "a.until IS "
-                  "NULL)), "
+                  "WITH x AS MATERIALIZED ("
+                  "  SELECT b.id FROM businesses b WHERE NOT EXISTS (SELECT 1 FROM assignments a "
+                  "  WHERE a.business_id = b.id AND a.until IS NULL)), "
+                  "n AS MATERIALIZED ("
+                  "  SELECT b.id, b.region_code, b.created_at FROM x JOIN businesses b ON b.id = "
+                  "x.id "
+                  "  WHERE b.status = 'active' AND b.region_code LIKE $1), "
                   "u AS (SELECT n.id, n.region_code, extract(epoch FROM coalesce((SELECT "
                   "max(a.until) "
                   "  FROM assignments a WHERE a.business_id = n.id), n.created_at))::bigint AS "
@@ -933,6 +963,7 @@ static int s_unassigned(sched_t *s, int64_t as_of, bool open_new, const ladder_t
         free(like);
         return -1;
     }
+
     if (r)
         res->opened += strtoll(PQcmdTuples(r), NULL, 10);
     pg_free(&r);
@@ -1319,7 +1350,8 @@ static const ladder_t *s_ladder_of(const ladder_t *ladders, int nladders, const 
  */
 static int s_escalate_batch(sched_t *s, int64_t as_of, const int64_t *ids_in, int nids, bool opened,
                             const ladder_t *ladders, int nladders, const s_regions_t *regions,
-                            sweep_result_t *res)
+                            sweep_result_t *res, PGresult *pre, PGresult *pre_cadres,
+                            bool *needed_cadres)
 {
     char asof[24];
     s_i64(asof, sizeof asof, as_of);
@@ -1330,33 +1362,24 @@ static int s_escalate_batch(sched_t *s, int64_t as_of, const int64_t *ids_in, in
     buf_putc(list, '}');
     if (!opened && pg_begin(s->pg) != 0) {
         buf_destroy(&list);
+        pg_free(&pre);
+        pg_free(&pre_cadres);
         return -1;
     }
     int64_t ph0 = clock_mono_ms(), ph1, ph2, ph3, ph4;
     const char *p[3] = {buf_data(list), asof, opened ? "t" : "f"};
-    /* probes of the primary keys, one per id (LATERAL ... OFFSET 0: never a merge join that
-     * walks the index from its start, nor a parallel plan) */
-    PGresult *r = pg_query_prepared(
-        s->pg, "sched_due_batch",
-        "SELECT t.id, t.kind, t.ladder, coalesce(t.business_id, 0), coalesce(t.cadre_id, 0), "
-        "t.region_code, t.period, CASE WHEN $3::bool THEN 0 ELSE t.step END, "
-        "extract(epoch FROM t.deadline)::bigint, "
-        "b.name, b.head_name, b.head_phone, b.officer_name, b.officer_phone "
-        "FROM unnest($1::bigint[]) AS u(id) "
-        "CROSS JOIN LATERAL (SELECT * FROM tasks x WHERE x.id = u.id OFFSET 0) t "
-        "LEFT JOIN LATERAL (SELECT * FROM businesses y WHERE y.id = t.business_id OFFSET 0) b "
-        "ON true "
-        "WHERE $3::bool OR (t.status = 'open' AND t.next_step_at <= to_timestamp($2::bigint)) "
-        "ORDER BY t.next_step_at, t.id",
-        3, p);
+    /* pre: the same read, done ahead on the sweep's second connection (taken over here) */
+    PGresult *r = pre ? pre : pg_query_prepared(s->pg, "sched_due_batch", s_batch_sql, 3, p);
     buf_destroy(&list);
     if (!r) {
+        pg_free(&pre_cadres);
         if (!opened)
             pg_rollback(s->pg);
         return -1;
     }
     int n = PQntuples(r);
     if (n == 0) {
+        pg_free(&pre_cadres);
         pg_free(&r);
         if (!opened)
             pg_rollback(s->pg);
@@ -1441,12 +1464,18 @@ static int s_escalate_batch(sched_t *s, int64_t as_of, const int64_t *ids_in, in
     buf_putc(ids, '}');
     buf_putc(own_ids, '}');
     PGresult *cr = NULL;
-    if (rc == 0 && need_cadres) {
+    if (needed_cadres)
+        *needed_cadres = need_cadres;
+    if (rc == 0 && need_cadres && pre_cadres) {
+        cr = pre_cadres; /* read ahead with the batch (s_cadres_sql) */
+        pre_cadres = NULL;
+    } else if (rc == 0 && need_cadres) {
         const char *cp[2] = {buf_data(ids), buf_data(own_ids)};
         cr = pg_query_prepared(
             s->pg, "sched_cadres",
             "SELECT a.business_id, c.id, c.name, c.phone, c.level FROM assignments a "
-            "JOIN cadres c ON c.id = a.cadre_id WHERE a.until IS NULL AND c.status = 'active' "
+            "CROSS JOIN LATERAL (SELECT * FROM cadres y WHERE y.id = a.cadre_id OFFSET 0) c "
+            "WHERE a.until IS NULL AND c.status = 'active' "
             "AND a.business_id = ANY($1::bigint[]) "
             "UNION ALL SELECT -1, c.id, c.name, c.phone, c.level FROM cadres c WHERE c.id = "
             "ANY($2::bigint[]) "
@@ -1457,6 +1486,7 @@ static int s_escalate_batch(sched_t *s, int64_t as_of, const int64_t *ids_in, in
     }
     buf_destroy(&ids);
     buf_destroy(&own_ids);
+    pg_free(&pre_cadres);
     size_t nc = cr ? (size_t)PQntuples(cr) : 0;
     s_cadre_t *cadres = xcalloc(nc + 1, sizeof *cadres);
     for (size_t i = 0; i < nc; i++) {
@@ -1527,6 +1557,85 @@ static int s_escalate_batch(sched_t *s, int64_t as_of, const int64_t *ids_in, in
     return handled;
 }
 
+/* The cadres of the businesses of tasks $1 (ids), for a batch read ahead: the same rows as
+ * sched_cadres (business, cadre, name, phone, level; business -1 for a task's own cadre), keyed
+ * by task ids as the businesses are not known yet; probes only (LATERAL ... OFFSET 0). */
+static const char s_cadres_sql[] =
+    "SELECT t.business_id, c.id, c.name, c.phone, c.level FROM unnest($1::bigint[]) AS u(id) "
+    "CROSS JOIN LATERAL (SELECT x.business_id FROM tasks x WHERE x.id = u.id OFFSET 0) t "
+    "CROSS JOIN LATERAL (SELECT a.cadre_id FROM assignments a WHERE a.business_id = "
+    "t.business_id AND a.until IS NULL OFFSET 0) a "
+    "CROSS JOIN LATERAL (SELECT * FROM cadres y WHERE y.id = a.cadre_id OFFSET 0) c "
+    "WHERE c.status = 'active' "
+    "UNION ALL SELECT -1, c.id, c.name, c.phone, c.level FROM cadres c WHERE c.id IN "
+    "(SELECT x.cadre_id FROM tasks x WHERE x.id = ANY($1::bigint[])) "
+    "ORDER BY 1, 2";
+
+/* Send the read of a batch (s_batch_sql for ids[0..n)) on rd without waiting; 0 or -1.
+ * cadres: s_cadres_sql (statement "sched_cadres_ahead") instead. */
+static int s_read_send(pg_t *rd, int64_t as_of, const int64_t *ids, int n, bool cadres)
+{
+    char asof[24];
+    s_i64(asof, sizeof asof, as_of);
+    buf_t *list = buf_new(COPY_MAX);
+    buf_putc(list, '{');
+    for (int i = 0; i < n; i++)
+        buf_printf(list, "%s%" PRId64, i ? "," : "", ids[i]);
+    buf_putc(list, '}');
+    const char *p[3] = {buf_data(list), asof, "f"};
+    int ok = !buf_overflowed(list) &&
+             PQsendQueryPrepared(pg_conn(rd), cadres ? "sched_cadres_ahead" : "sched_due_batch",
+                                 cadres ? 1 : 3, p, NULL, NULL, 0);
+    buf_destroy(&list);
+    return ok ? 0 : -1;
+}
+
+/* The rows of the read sent on rd (caller frees), or NULL (logged) when it failed; rd is left
+ * idle either way. */
+static PGresult *s_read_get(pg_t *rd)
+{
+    PGconn *c = pg_conn(rd);
+    PGresult *r = NULL, *x;
+    bool bad = false;
+    while ((x = PQgetResult(c))) {
+        if (PQresultStatus(x) != PGRES_TUPLES_OK || r) {
+            if (!bad)
+                log_warn("escalation read ahead failed: %s", PQresultErrorMessage(x));
+            bad = true;
+            PQclear(x);
+        } else {
+            r = x;
+        }
+    }
+    if (bad && r) {
+        PQclear(r);
+        r = NULL;
+    }
+    return r;
+}
+
+/* A second connection for reading batches ahead, its read prepared; NULL when none. */
+static pg_t *s_reader(sched_t *s)
+{
+    if (!s->pg_url[0])
+        return NULL;
+    pg_t *rd = pg_connect(s->pg_url, 1, 0);
+    if (!rd)
+        return NULL;
+    pg_exec(rd, "SET jit = off", 0, NULL);
+    PGresult *pr = PQprepare(pg_conn(rd), "sched_due_batch", s_batch_sql, 3, NULL);
+    bool ok = pr && PQresultStatus(pr) == PGRES_COMMAND_OK;
+    PQclear(pr);
+    pr = ok ? PQprepare(pg_conn(rd), "sched_cadres_ahead", s_cadres_sql, 1, NULL) : NULL;
+    ok = pr && PQresultStatus(pr) == PGRES_COMMAND_OK;
+    PQclear(pr);
+    if (!ok) {
+        log_warn("escalation read ahead off: %s", pg_errmsg(rd));
+        pg_destroy(&rd);
+    }
+    return rd;
+}
+
 /*
  * Every ladder step due by as_of: the due tasks' ids are listed once in firing order
  * (next_step_at, id) - one index range scan - and handled s->batch at a time; a second pass
@@ -1544,7 +1653,8 @@ static int s_escalate(sched_t *s, int64_t as_of, const ladder_t *ladders, int nl
         int64_t t0 = clock_mono_ms();
         PGresult *r = pg_query_prepared(
             s->pg, "sched_due_list",
-            "SELECT t.id FROM tasks t WHERE t.status = 'open' "
+            "SELECT t.id FROM tasks t WHERE t.status = 'open' AND t.laddered "
+            "AND t.deadline <= to_timestamp($1::bigint) "
             "AND t.next_step_at <= to_timestamp($1::bigint) AND t.region_code LIKE $2 "
             "ORDER BY t.next_step_at, t.id",
             2, p);
@@ -1560,14 +1670,42 @@ static int s_escalate(sched_t *s, int64_t as_of, const ladder_t *ladders, int nl
             ids[i] = pg_int(r, i, 0);
         pg_free(&r);
         int64_t handled = 0;
+        /* with more than one batch, batch k+1 is read on a second connection while batch k
+         * advances, fires and commits on the first (the reads lock nothing: the guarded UPDATE
+         * decides what fires); without that connection each batch reads for itself */
+        pg_t *rd = n > s->batch ? s_reader(s) : NULL;
+        /* and, on a third, the cadres of batch k+1 when batch k-1 needed its cadres (a batch
+         * that needs none drops them; one that needs them and has none reads them itself) */
+        pg_t *rc2 = rd ? s_reader(s) : NULL;
+        bool sent = rd && s_read_send(rd, as_of, ids, n < s->batch ? n : s->batch, false) == 0;
+        bool sent_c = false, needed = false;
         for (int off = 0; off < n && rc == 0; off += s->batch) {
+            PGresult *pre = NULL, *pre_c = NULL;
+            int64_t w0 = clock_mono_ms();
+            if (sent)
+                pre = s_read_get(rd);
+            if (sent_c)
+                pre_c = s_read_get(rc2);
+            s_phase_ms[0] += clock_mono_ms() - w0;
+            sent = sent_c = false;
+            int nx = off + s->batch, mx = n - nx < s->batch ? n - nx : s->batch;
+            if (pre && nx < n)
+                sent = s_read_send(rd, as_of, ids + nx, mx, false) == 0;
+            if (sent && needed && rc2)
+                sent_c = s_read_send(rc2, as_of, ids + nx, mx, true) == 0;
             int m = s_escalate_batch(s, as_of, ids + off, n - off < s->batch ? n - off : s->batch,
-                                     false, ladders, nladders, regions, res);
+                                     false, ladders, nladders, regions, res, pre, pre_c, &needed);
             if (m < 0)
                 rc = -1;
             else
                 handled += m;
         }
+        if (sent)
+            PQclear(s_read_get(rd));
+        if (sent_c)
+            PQclear(s_read_get(rc2));
+        pg_destroy(&rd);
+        pg_destroy(&rc2);
         free(ids);
         if (n > 0)
             log_info("escalation: %d tasks due, %" PRId64 " handled in %" PRId64

@@ -25,6 +25,10 @@ run=$$-$(date +%s)
 SCOPE=972001
 
 D=$(TZ=Asia/Shanghai date -d '+20 days' +%Y-%m-%d)
+# the first sweep counts D's daily tasks only: D's deadline must not also end a week or a month
+while [ "$(date -d "$D +1 day" +%u)" = 1 ] || [ "$(date -d "$D +1 day" +%d)" = 01 ]; do
+    D=$(date -d "$D +1 day" +%Y-%m-%d)
+done
 T0=$(TZ=Asia/Shanghai date -d "$D +1 day" +%s)              # deadline of D: D+1 00:00 +08:00
 at() { TZ=Asia/Shanghai date -d "@$1" '+%Y-%m-%dT%H:%M:%S+08:00'; }
 
