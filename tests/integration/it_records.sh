@@ -215,4 +215,24 @@ cnt=$(rc HGET "lz:cnt:daily:$today" "$comm:submitted")
 check "the counter never passes PostgreSQL ($cnt <= $rows)" [ "$cnt" -le "$rows" ]
 "$LZ_ROOT/build/bin/liangze" cache rebuild --kind daily --period "$today" >/dev/null
 is "after a rebuild the counter equals PostgreSQL" "$rows" "$(rc HGET "lz:cnt:daily:$today" "$comm:submitted")"
+
+# --- a business moved or suspended after its last record (nothing of it may be remembered) ----
+comm2=$(printf '980101001%03d' $(((10#${comm:9:3}) % 999 + 1)))
+q "INSERT INTO regions (code, name, level, parent_code) VALUES
+   ('$comm2', '测试社区二', 'community', '980101001000') ON CONFLICT DO NOTHING" >/dev/null
+read -r b5 b6 < <(mk 2 | tr '\n' ' ')
+t5=$(lz_token business "itr-b5-$run" --business "$b5")
+t6=$(lz_token business "itr-b6-$run" --business "$b6")
+http POST /api/v1/records "$t5" "$(rec "itr-$run-h1" "$b5" "$(day -1)" "$(items)")"
+is "a first record of b5: 201" 201 "$status"
+http POST /api/v1/records "$t6" "$(rec "itr-$run-h2" "$b6" "$(day -1)" "$(items)")"
+is "a first record of b6: 201" 201 "$status"
+q "UPDATE businesses SET region_code = '$comm2' WHERE id = $b5" >/dev/null
+q "UPDATE businesses SET status = 'suspended' WHERE id = $b6" >/dev/null
+http POST /api/v1/records "$t5" "$(rec "itr-$run-h3" "$b5" "$today" "$(items)")"
+is "b5 moved to another community since: 201" 201 "$status"
+is "its record lies in its new community" "$comm2" \
+    "$(q "SELECT region_code FROM records WHERE id = $(jq -r '.id // 0' <<<"$body")")"
+http POST /api/v1/records "$t6" "$(rec "itr-$run-h4" "$b6" "$today" "$(items)")"
+is "b6 suspended since: 400 business_id" "400 business_id" "$status $(field)"
 tap_done
