@@ -30,6 +30,7 @@
 #include "mem.h"
 #include "period.h"
 #include "pg.h"
+#include "bench_db.h"
 #include "sampler/sampler_plan.h"
 #include "sampler/sampler_server.h"
 
@@ -41,42 +42,6 @@
 #include <sys/resource.h>
 
 #define COMMUNITIES 15000
-
-static long s_arg(int argc, char **argv, const char *name, long def)
-{
-    for (int i = 1; i + 1 < argc; i++)
-        if (!strcmp(argv[i], name))
-            return strtol(argv[i + 1], NULL, 10);
-    return def;
-}
-
-static bool s_flag(int argc, char **argv, const char *name)
-{
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], name))
-            return true;
-    return false;
-}
-
-static int s_exec(pg_t *pg, const char *what, const char *sql)
-{
-    int64_t t0 = clock_mono_ms();
-    if (pg_exec_script(pg, sql) != 0) {
-        fprintf(stderr, "%s failed: %s\n", what, pg_errmsg(pg));
-        return -1;
-    }
-    printf("  %-52s %8.1f s\n", what, (double)(clock_mono_ms() - t0) / 1000.0);
-    fflush(stdout);
-    return 0;
-}
-
-static int64_t s_count(pg_t *pg, const char *sql)
-{
-    PGresult *r = pg_query(pg, sql, 0, NULL);
-    int64_t v = r && PQntuples(r) ? pg_int(r, 0, 0) : -1;
-    pg_free(&r);
-    return v;
-}
 
 static int s_fixture(pg_t *pg, long nb, const char *prev_quarter, const char *prev_day)
 {
@@ -139,7 +104,7 @@ static int s_fixture(pg_t *pg, long nb, const char *prev_quarter, const char *pr
         " 'bench-prev'), b.id, b.region_code, 1, 'pass', '%s'::timestamptz, 'bench-prev-' || "
         " b.id FROM businesses b WHERE b.id %% 37 = 5 LIMIT 30000;",
         nb, COMMUNITIES, nb, prev_quarter, prev_day);
-    int rc = s_exec(pg, "fixture: regions, businesses, cadres, inspectors, ...", sql);
+    int rc = bench_exec(pg, 52, "fixture: regions, businesses, cadres, inspectors, ...", sql);
     free(sql);
     static const char *const vac[] = {"VACUUM ANALYZE businesses",
                                       "VACUUM ANALYZE assignments",
@@ -149,7 +114,7 @@ static int s_fixture(pg_t *pg, long nb, const char *prev_quarter, const char *pr
                                       "VACUUM ANALYZE regions",
                                       "VACUUM ANALYZE inspection_conflicts"};
     for (size_t i = 0; rc == 0 && i < sizeof vac / sizeof vac[0]; i++)
-        rc = s_exec(pg, vac[i], vac[i]);
+        rc = bench_exec(pg, 52, vac[i], vac[i]);
     return rc;
 }
 
@@ -168,8 +133,8 @@ static long s_rss_mib(void)
 
 int main(int argc, char **argv)
 {
-    long nb = s_arg(argc, argv, "--businesses", 1000000);
-    bool reuse = s_flag(argc, argv, "--reuse");
+    long nb = bench_arg(argc, argv, "--businesses", 1000000);
+    bool reuse = bench_flag(argc, argv, "--reuse");
     if (nb < COMMUNITIES || sodium_init() < 0) {
         fprintf(stderr, "usage: sampler_plan [--businesses N>=%d] [--reuse] [--explain]\n",
                 COMMUNITIES);
@@ -216,14 +181,15 @@ int main(int argc, char **argv)
             "'%s'); DELETE FROM sampling_plans WHERE quarter = '%s'; DELETE FROM write_requests "
             "WHERE method = 'sampler.create_plan';",
             qt, qt, qt, qt, qt);
-        int rc = s_exec(self.pg, "remove this quarter's plans (--reuse)", sql);
+        int rc = bench_exec(self.pg, 52, "remove this quarter's plans (--reuse)", sql);
         free(sql);
         if (rc == 0)
-            rc = s_exec(self.pg, "VACUUM ANALYZE sampling_items", "VACUUM ANALYZE sampling_items");
+            rc = bench_exec(self.pg, 52, "VACUUM ANALYZE sampling_items",
+                            "VACUUM ANALYZE sampling_items");
         if (rc != 0)
             return 1;
     }
-    if (s_flag(argc, argv, "--explain")) {
+    if (bench_flag(argc, argv, "--explain")) {
         char *sql = xasprintf(
             "EXPLAIN (ANALYZE, BUFFERS) SELECT b.region_code, b.id, b.risk_grade FROM "
             "businesses b WHERE b.status = 'active' AND b.region_code BETWEEN '960100000000' AND "
@@ -237,9 +203,9 @@ int main(int argc, char **argv)
             printf("    %s\n", pg_str(r, i, 0));
         pg_free(&r);
     }
-    int64_t frame_expect =
-        s_count(self.pg, "SELECT count(*) FROM businesses b WHERE status = 'active' AND NOT EXISTS "
-                         "(SELECT 1 FROM inspections i WHERE i.business_id = b.id)");
+    int64_t frame_expect = bench_count(
+        self.pg, "SELECT count(*) FROM businesses b WHERE status = 'active' AND NOT EXISTS "
+                 "(SELECT 1 FROM inspections i WHERE i.business_id = b.id)");
 
     /* build: the handler, as the worker calls it */
     Lz__CreatePlanRequest creq = LZ__CREATE_PLAN_REQUEST__INIT;
@@ -300,17 +266,18 @@ int main(int argc, char **argv)
            (double)verify_ms / 1000.0, rc == 1 && v.match ? "match" : "MISMATCH", v.drawn,
            s_rss_mib());
     s_phases(&vp);
-    int64_t excl = s_count(self.pg, "SELECT count(*) FROM sampling_exclusions e JOIN "
-                                    "sampling_plans p ON p.id = e.plan_id AND p.request_id LIKE "
-                                    "'bench-plan-%'");
-    int64_t bad =
-        s_count(self.pg, "SELECT count(*) FROM sampling_items si JOIN sampling_plans p ON p.id = "
-                         "si.plan_id AND p.request_id LIKE 'bench-plan-%' JOIN assignments a ON "
-                         "a.business_id = si.business_id AND a.until IS NULL JOIN cadres c ON "
-                         "c.id = a.cadre_id JOIN inspectors i ON i.phone = c.phone AND i.id IN "
-                         "(si.inspector_1, si.inspector_2)");
+    int64_t excl =
+        bench_count(self.pg, "SELECT count(*) FROM sampling_exclusions e JOIN "
+                             "sampling_plans p ON p.id = e.plan_id AND p.request_id LIKE "
+                             "'bench-plan-%'");
+    int64_t bad = bench_count(
+        self.pg, "SELECT count(*) FROM sampling_items si JOIN sampling_plans p ON p.id = "
+                 "si.plan_id AND p.request_id LIKE 'bench-plan-%' JOIN assignments a ON "
+                 "a.business_id = si.business_id AND a.until IS NULL JOIN cadres c ON "
+                 "c.id = a.cadre_id JOIN inspectors i ON i.phone = c.phone AND i.id IN "
+                 "(si.inspector_1, si.inspector_2)");
     /* the stored exclusions against the per-id query the service uses for small plans */
-    int64_t diff = s_count(
+    int64_t diff = bench_count(
         self.pg, "WITH p AS (SELECT max(id) AS id FROM sampling_plans WHERE request_id LIKE "
                  "'bench-plan-%'), d AS (SELECT business_id FROM sampling_items, p WHERE "
                  "plan_id = p.id), want AS (SELECT business_id, inspector_id, min(reason) AS r "

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "mem.h"
 #include "pg.h"
+#include "bench_db.h"
 #include "rds.h"
 #include "scheduler/scheduler_server.h"
 
@@ -42,42 +43,6 @@
 #include <unistd.h>
 
 #define COMMUNITIES 15000
-
-static long s_arg(int argc, char **argv, const char *name, long def)
-{
-    for (int i = 1; i + 1 < argc; i++)
-        if (!strcmp(argv[i], name))
-            return strtol(argv[i + 1], NULL, 10);
-    return def;
-}
-
-static bool s_flag(int argc, char **argv, const char *name)
-{
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], name))
-            return true;
-    return false;
-}
-
-static int s_exec(pg_t *pg, const char *what, const char *sql)
-{
-    int64_t t0 = clock_mono_ms();
-    if (pg_exec_script(pg, sql) != 0) {
-        fprintf(stderr, "%s failed: %s\n", what, pg_errmsg(pg));
-        return -1;
-    }
-    printf("  %-48s %8.1f s\n", what, (double)(clock_mono_ms() - t0) / 1000.0);
-    fflush(stdout);
-    return 0;
-}
-
-static int64_t s_count(pg_t *pg, const char *sql)
-{
-    PGresult *r = pg_query(pg, sql, 0, NULL);
-    int64_t v = r && PQntuples(r) ? pg_int(r, 0, 0) : -1;
-    pg_free(&r);
-    return v;
-}
 
 /* --sweep AS_OF: the scheduler's sweep in this process; prints "ms opened escalated". */
 static int s_child(int64_t as_of)
@@ -220,13 +185,13 @@ static int s_fixture(pg_t *pg, long nb, const char *day)
         "CREATE INDEX assignments_region ON assignments (region_code);"
         "SELECT setval(pg_get_serial_sequence('businesses', 'id'), %ld);",
         day, day, nb, COMMUNITIES, nb, day, nb, nb, nb);
-    int rc = s_exec(pg, "fixture: regions, cadres, businesses, assignments", sql);
+    int rc = bench_exec(pg, 48, "fixture: regions, cadres, businesses, assignments", sql);
     free(sql);
     static const char *const vac[] = {"VACUUM ANALYZE businesses", "VACUUM ANALYZE assignments",
                                       "VACUUM ANALYZE cadres", "VACUUM ANALYZE regions",
                                       "VACUUM ANALYZE business_rest_days"};
     for (size_t i = 0; rc == 0 && i < sizeof vac / sizeof vac[0]; i++)
-        rc = s_exec(pg, vac[i], vac[i]);
+        rc = bench_exec(pg, 48, vac[i], vac[i]);
     return rc;
 }
 
@@ -239,12 +204,12 @@ static int s_reset(pg_t *pg, const char *day, int64_t deadline)
         "",
         deadline - 3600);
     (void)day;
-    int rc = s_exec(pg, "reset the scheduler's tables", sql);
+    int rc = bench_exec(pg, 48, "reset the scheduler's tables", sql);
     free(sql);
     if (rc == 0)
-        rc = s_exec(pg, "VACUUM ANALYZE tasks", "VACUUM ANALYZE tasks");
+        rc = bench_exec(pg, 48, "VACUUM ANALYZE tasks", "VACUUM ANALYZE tasks");
     if (rc == 0)
-        rc = s_exec(pg, "VACUUM ANALYZE outbox", "VACUUM ANALYZE outbox");
+        rc = bench_exec(pg, 48, "VACUUM ANALYZE outbox", "VACUUM ANALYZE outbox");
     return rc;
 }
 
@@ -262,8 +227,8 @@ int main(int argc, char **argv)
         return s_child(strtoll(argv[2], NULL, 10));
     }
     log_init("bench", LZ_LOG_WARN);
-    long nb = s_arg(argc, argv, "--businesses", 15000000);
-    bool reuse = s_flag(argc, argv, "--reuse");
+    long nb = bench_arg(argc, argv, "--businesses", 15000000);
+    bool reuse = bench_flag(argc, argv, "--reuse");
     const char *url = getenv("LZ_PG_URL");
     const char *rhost = getenv("LZ_REDIS_HOST");
     const char *rport = getenv("LZ_REDIS_PORT");
@@ -288,7 +253,7 @@ int main(int argc, char **argv)
     }
     printf("scheduler deadline benchmark: day %s, %ld cores\n", day, sysconf(_SC_NPROCESSORS_ONLN));
     if (reuse) {
-        nb = (long)s_count(pg, "SELECT max(id) FROM businesses");
+        nb = (long)bench_count(pg, "SELECT max(id) FROM businesses");
         char *sql =
             xasprintf("UPDATE business_rest_days SET day = '%s' WHERE day <> '%s'", day, day);
         pg_exec(pg, sql, 0, NULL);
@@ -323,19 +288,20 @@ int main(int argc, char **argv)
     }
     rds_free(&rr);
     free(bm);
-    int64_t owed_expect = s_count(pg, "SELECT count(*) FROM businesses WHERE status = 'active' "
-                                      "AND id NOT IN (SELECT business_id FROM business_rest_days)");
-    int64_t miss_expect = owed_expect - s_count(pg, "SELECT count(*) FROM businesses WHERE "
-                                                    "status = 'active' AND id % 20 <> 0 AND id "
-                                                    "NOT IN (SELECT business_id FROM "
-                                                    "business_rest_days)");
+    int64_t owed_expect =
+        bench_count(pg, "SELECT count(*) FROM businesses WHERE status = 'active' "
+                        "AND id NOT IN (SELECT business_id FROM business_rest_days)");
+    int64_t miss_expect = owed_expect - bench_count(pg, "SELECT count(*) FROM businesses WHERE "
+                                                        "status = 'active' AND id % 20 <> 0 AND id "
+                                                        "NOT IN (SELECT business_id FROM "
+                                                        "business_rest_days)");
     s_run_t dl = {0}, again = {0}, esc = {0};
     printf("  sweeping the deadline (%s) ...\n", day);
     if (s_sweep(argv[0], deadline + 60, &dl) != 0)
         return 1;
-    int64_t tasks = s_count(pg, "SELECT count(*) FROM tasks");
-    int64_t step1 = s_count(pg, "SELECT count(*) FROM tasks WHERE step = 1");
-    int64_t notes1 = s_count(pg, "SELECT count(*) FROM outbox WHERE topic = 'notify.request'");
+    int64_t tasks = bench_count(pg, "SELECT count(*) FROM tasks");
+    int64_t step1 = bench_count(pg, "SELECT count(*) FROM tasks WHERE step = 1");
+    int64_t notes1 = bench_count(pg, "SELECT count(*) FROM outbox WHERE topic = 'notify.request'");
     PGresult *st = pg_query(pg,
                             "SELECT owed, submitted, missing FROM ledger_stats WHERE "
                             "region_code = '960100000000' AND kind = 'daily'",
@@ -344,19 +310,19 @@ int main(int argc, char **argv)
     int64_t s_sub = st && PQntuples(st) ? pg_int(st, 0, 1) : -1;
     int64_t s_miss = st && PQntuples(st) ? pg_int(st, 0, 2) : -1;
     pg_free(&st);
-    int64_t nstats = s_count(pg, "SELECT count(*) FROM ledger_stats");
+    int64_t nstats = bench_count(pg, "SELECT count(*) FROM ledger_stats");
     printf("  sweeping the same instant again ...\n");
     if (s_sweep(argv[0], deadline + 60, &again) != 0)
         return 1;
-    int64_t tasks2 = s_count(pg, "SELECT count(*) FROM tasks");
-    int64_t notes2 = s_count(pg, "SELECT count(*) FROM outbox WHERE topic = 'notify.request'");
-    s_exec(pg, "VACUUM ANALYZE tasks (not timed)", "VACUUM ANALYZE tasks");
+    int64_t tasks2 = bench_count(pg, "SELECT count(*) FROM tasks");
+    int64_t notes2 = bench_count(pg, "SELECT count(*) FROM outbox WHERE topic = 'notify.request'");
+    bench_exec(pg, 48, "VACUUM ANALYZE tasks (not timed)", "VACUUM ANALYZE tasks");
     printf("  sweeping one day later (escalation) ...\n");
     if (s_sweep(argv[0], deadline + 86400 + 60, &esc) != 0)
         return 1;
-    int64_t step2 = s_count(pg, "SELECT count(*) FROM tasks WHERE step = 2");
+    int64_t step2 = bench_count(pg, "SELECT count(*) FROM tasks WHERE step = 2");
     int64_t notes3 =
-        s_count(pg, "SELECT count(*) FROM outbox WHERE topic = 'notify.request'") - notes2;
+        bench_count(pg, "SELECT count(*) FROM outbox WHERE topic = 'notify.request'") - notes2;
 
     printf("\n%-34s %11s %10s %-6s %12s %13s\n", "phase", "time", "items", "", "rate", "peak RSS");
     printf("%-34s %11s %10s %-6s %12s %13s\n", "-----", "----", "-----", "", "----", "--------");

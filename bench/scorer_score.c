@@ -41,6 +41,7 @@
 #include "log.h"
 #include "mem.h"
 #include "pg.h"
+#include "bench_db.h"
 #include "rds.h"
 #include "scorer/scorer_events.h"
 #include "scorer/scorer_rank.h"
@@ -50,33 +51,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static long s_arg(int argc, char **argv, const char *name, long def)
-{
-    for (int i = 1; i + 1 < argc; i++)
-        if (!strcmp(argv[i], name))
-            return strtol(argv[i + 1], NULL, 10);
-    return def;
-}
-
-static int s_exec(pg_t *pg, const char *what, const char *sql)
-{
-    int64_t t0 = clock_mono_ms();
-    if (pg_exec_script(pg, sql) != 0) {
-        fprintf(stderr, "%s failed: %s\n", what, pg_errmsg(pg));
-        return -1;
-    }
-    printf("  %-44s %8.1f s\n", what, (clock_mono_ms() - t0) / 1000.0);
-    return 0;
-}
-
-static double s_argf(int argc, char **argv, const char *name, double def)
-{
-    for (int i = 1; i + 1 < argc; i++)
-        if (!strcmp(argv[i], name))
-            return strtod(argv[i + 1], NULL);
-    return def;
-}
 
 /* ---- publishing as the outbox relay does ----------------------------------------- */
 
@@ -216,11 +190,11 @@ static void s_print_stats(const char *what, const scorer_apply_stats_t *st, doub
 int main(int argc, char **argv)
 {
     log_init("bench", LZ_LOG_WARN);
-    double scale = s_argf(argc, argv, "--scale", 1.0);
-    long nb = s_arg(argc, argv, "--businesses", (long)(1000000 * scale + 0.5));
-    long nc = s_arg(argc, argv, "--cadres", nb / 10);
-    long days = s_arg(argc, argv, "--days", 10);
-    int batch = (int)s_arg(argc, argv, "--batch", 5000);
+    double scale = bench_argf(argc, argv, "--scale", 1.0);
+    long nb = bench_arg(argc, argv, "--businesses", (long)(1000000 * scale + 0.5));
+    long nc = bench_arg(argc, argv, "--cadres", nb / 10);
+    long days = bench_arg(argc, argv, "--days", 10);
+    int batch = (int)bench_arg(argc, argv, "--batch", 5000);
     const char *url = getenv("LZ_PG_URL");
     const char *rhost = getenv("LZ_REDIS_HOST");
     const char *rport = getenv("LZ_REDIS_PORT");
@@ -254,20 +228,21 @@ int main(int argc, char **argv)
     char sql[4096];
     int64_t qs = period_start(&q);
     printf("fixture:\n");
-    if (s_exec(pg, "regions",
-               "INSERT INTO regions (code, name, level, parent_code) VALUES "
-               "('990000000000', 'bench', 'province', NULL), "
-               "('990100000000', 'bench city', 'city', '990000000000') ON CONFLICT DO NOTHING; "
-               "INSERT INTO regions SELECT '9901' || lpad(d::text, 2, '0') || '000000', 'd' || d, "
-               "'district', '990100000000' FROM generate_series(1, 10) d ON CONFLICT DO NOTHING; "
-               "INSERT INTO regions SELECT '9901' || lpad(d::text, 2, '0') || lpad(t::text, 3, "
-               "'0') || '000', 't' || d || '-' || t, 'township', '9901' || lpad(d::text, 2, '0') "
-               "|| '000000' FROM generate_series(1, 10) d, generate_series(1, 10) t ON CONFLICT "
-               "DO NOTHING; INSERT INTO regions SELECT '9901' || lpad(d::text, 2, '0') || "
-               "lpad(t::text, 3, '0') || lpad(c::text, 3, '0'), 'c', 'community', '9901' || "
-               "lpad(d::text, 2, '0') || lpad(t::text, 3, '0') || '000' FROM generate_series(1, "
-               "10) d, generate_series(1, 10) t, generate_series(1, 10) c ON CONFLICT DO "
-               "NOTHING") != 0)
+    if (bench_exec(
+            pg, 44, "regions",
+            "INSERT INTO regions (code, name, level, parent_code) VALUES "
+            "('990000000000', 'bench', 'province', NULL), "
+            "('990100000000', 'bench city', 'city', '990000000000') ON CONFLICT DO NOTHING; "
+            "INSERT INTO regions SELECT '9901' || lpad(d::text, 2, '0') || '000000', 'd' || d, "
+            "'district', '990100000000' FROM generate_series(1, 10) d ON CONFLICT DO NOTHING; "
+            "INSERT INTO regions SELECT '9901' || lpad(d::text, 2, '0') || lpad(t::text, 3, "
+            "'0') || '000', 't' || d || '-' || t, 'township', '9901' || lpad(d::text, 2, '0') "
+            "|| '000000' FROM generate_series(1, 10) d, generate_series(1, 10) t ON CONFLICT "
+            "DO NOTHING; INSERT INTO regions SELECT '9901' || lpad(d::text, 2, '0') || "
+            "lpad(t::text, 3, '0') || lpad(c::text, 3, '0'), 'c', 'community', '9901' || "
+            "lpad(d::text, 2, '0') || lpad(t::text, 3, '0') || '000' FROM generate_series(1, "
+            "10) d, generate_series(1, 10) t, generate_series(1, 10) c ON CONFLICT DO "
+            "NOTHING") != 0)
         return 1;
     snprintf(sql, sizeof sql,
              "INSERT INTO businesses (id, license_no, credit_code, name, type, risk_grade, scale, "
@@ -279,7 +254,7 @@ int main(int argc, char **argv)
              "'13900000000', 'o', '13900000001', i %% 3 <> 0, to_timestamp(%" PRId64
              ") - interval '30 days' FROM generate_series(1, %ld) i",
              qs, nb);
-    if (s_exec(pg, "businesses", sql) != 0)
+    if (bench_exec(pg, 44, "businesses", sql) != 0)
         return 1;
     snprintf(sql, sizeof sql,
              "INSERT INTO cadres (id, phone, name, level, region_code) SELECT i, '1' || lpad(i::"
@@ -290,7 +265,7 @@ int main(int argc, char **argv)
              "1 + (b.id - 1) %% %ld, b.id, b.region_code, to_timestamp(%" PRId64
              ") - interval '30 days' FROM businesses b",
              nc, nc, qs);
-    if (s_exec(pg, "cadres and assignments", sql) != 0)
+    if (bench_exec(pg, 44, "cadres and assignments", sql) != 0)
         return 1;
     snprintf(sql, sizeof sql,
              "INSERT INTO records (business_id, region_code, kind, period, period_start, "
@@ -302,7 +277,7 @@ int main(int argc, char **argv)
              ") + make_interval(days => d, hours => 20), 'r' FROM businesses b, "
              "generate_series(0, %ld) d",
              qs, qs, qs, days - 1);
-    if (s_exec(pg, "records", sql) != 0)
+    if (bench_exec(pg, 44, "records", sql) != 0)
         return 1;
     snprintf(sql, sizeof sql,
              "INSERT INTO visits (cadre_id, business_id, region_code, visited_at, mode, "
@@ -310,7 +285,7 @@ int main(int argc, char **argv)
              ") + interval '2 days', 'on_site', 'v' FROM assignments a WHERE a.business_id %% 2 "
              "= 0",
              qs);
-    if (s_exec(pg, "visits", sql) != 0 || s_exec(pg, "analyze", "ANALYZE") != 0)
+    if (bench_exec(pg, 44, "visits", sql) != 0 || bench_exec(pg, 44, "analyze", "ANALYZE") != 0)
         return 1;
 
     /* ---- 1. replay through the consumer ---- */
