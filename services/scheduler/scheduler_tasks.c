@@ -75,6 +75,41 @@ void sched_h_sweep(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
 
 /* ---- tasks ------------------------------------------------------------------------------ */
 
+/*
+ * The jurisdiction of a task or letter list: an admin everything, a regulator
+ * its subtree (scope_prefix set to the region prefix; a region= outside it is
+ * 404), a business its own (business set), a cadre its own (cadre set);
+ * anyone else 403.  scope_prefix holds REGION_CODE_LEN + 2.  Returns 0, or -1
+ * with rep filled.
+ */
+static int s_list_scope(const Lz__Caller *c, const char *region, char *scope_prefix, char *business,
+                        size_t business_len, char *cadre, size_t cadre_len, rpc_reply_t *rep)
+{
+    if (scope_is_admin(c))
+        return 0;
+    if (scope_is_regulator(c)) {
+        region_level_t lv;
+        region_level_of(c->region, &lv);
+        snprintf(scope_prefix, REGION_CODE_LEN + 2, "%.*s", (int)region_prefix_len(lv), c->region);
+        if (region[0] && strncmp(region, scope_prefix, strlen(scope_prefix)) &&
+            strncmp(scope_prefix, region, strlen(region))) {
+            rpc_reply_error(rep, LZ__STATUS__NOT_FOUND, "region", "no such region");
+            return -1;
+        }
+        return 0;
+    }
+    if (scope_has_role(c, "business") && c->has_business_id) {
+        snprintf(business, business_len, "%" PRId64, c->business_id);
+        return 0;
+    }
+    if (scope_has_role(c, "cadre") && c->has_cadre_id) {
+        snprintf(cadre, cadre_len, "%" PRId64, c->cadre_id);
+        return 0;
+    }
+    rpc_reply_error(rep, LZ__STATUS__FORBIDDEN, NULL, "not allowed");
+    return -1;
+}
+
 void sched_h_list_tasks(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
 {
     sched_t *s = ctx;
@@ -122,24 +157,9 @@ void sched_h_list_tasks(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
         snprintf(cadre, sizeof cadre, "%" PRId64, m->cadre_id);
     /* jurisdiction: a regulator its subtree, a business itself, a cadre its own tasks */
     char scope_prefix[REGION_CODE_LEN + 2] = "";
-    if (scope_is_admin(c)) {
-    } else if (scope_is_regulator(c)) {
-        region_level_t lv;
-        region_level_of(c->region, &lv);
-        snprintf(scope_prefix, sizeof scope_prefix, "%.*s", (int)region_prefix_len(lv), c->region);
-        if (region[0] && strncmp(region, scope_prefix, strlen(scope_prefix)) &&
-            strncmp(scope_prefix, region, strlen(region))) {
-            rpc_reply_error(rep, LZ__STATUS__NOT_FOUND, "region", "no such region");
-            goto out;
-        }
-    } else if (scope_has_role(c, "business") && c->has_business_id) {
-        snprintf(business, sizeof business, "%" PRId64, c->business_id);
-    } else if (scope_has_role(c, "cadre") && c->has_cadre_id) {
-        snprintf(cadre, sizeof cadre, "%" PRId64, c->cadre_id);
-    } else {
-        rpc_reply_error(rep, LZ__STATUS__FORBIDDEN, NULL, "not allowed");
+    if (s_list_scope(c, region, scope_prefix, business, sizeof business, cadre, sizeof cadre,
+                     rep) != 0)
         goto out;
-    }
     snprintf(lim, sizeof lim, "%d", limit + 1);
     char *like_r = xasprintf("%s%%", region), *like_s = xasprintf("%s%%", scope_prefix);
     const char *p[9] = {like_r,
@@ -667,24 +687,9 @@ void sched_h_list_letters(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
     }
     /* jurisdiction, as for a single letter: a regulator its subtree (by the task's region), a
      * business its own, a cadre the letters of its tasks */
-    if (scope_is_admin(c)) {
-    } else if (scope_is_regulator(c)) {
-        region_level_t lv;
-        region_level_of(c->region, &lv);
-        snprintf(scope_prefix, sizeof scope_prefix, "%.*s", (int)region_prefix_len(lv), c->region);
-        if (region[0] && strncmp(region, scope_prefix, strlen(scope_prefix)) &&
-            strncmp(scope_prefix, region, strlen(region))) {
-            rpc_reply_error(rep, LZ__STATUS__NOT_FOUND, "region", "no such region");
-            goto out;
-        }
-    } else if (scope_has_role(c, "business") && c->has_business_id) {
-        snprintf(business, sizeof business, "%" PRId64, c->business_id);
-    } else if (scope_has_role(c, "cadre") && c->has_cadre_id) {
-        snprintf(cadre, sizeof cadre, "%" PRId64, c->cadre_id);
-    } else {
-        rpc_reply_error(rep, LZ__STATUS__FORBIDDEN, NULL, "not allowed");
+    if (s_list_scope(c, region, scope_prefix, business, sizeof business, cadre, sizeof cadre,
+                     rep) != 0)
         goto out;
-    }
     snprintf(lim, sizeof lim, "%d", limit + 1);
     char *like_r = xasprintf("%s%%", region), *like_s = xasprintf("%s%%", scope_prefix);
     const char *p[7] = {
