@@ -76,6 +76,44 @@ void sched_h_sweep(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
 /* ---- tasks ------------------------------------------------------------------------------ */
 
 /*
+ * The paging and region arguments every list takes: region (optional) a valid
+ * code, kept as its prefix in region (REGION_CODE_LEN + 2 bytes); limit 1 to
+ * LIST_LIMIT_MAX (LIST_LIMIT_DEFAULT when absent); cursor (optional) the last
+ * id of the previous page, into after (24 bytes, "0" when absent).  Returns
+ * 0, or -1 with rep filled.
+ */
+static int s_list_args(const char *region_in, bool has_limit, int32_t limit_in, const char *cursor,
+                       char *region, int *limit, char *after, rpc_reply_t *rep)
+{
+    if (region_in) {
+        if (!region_code_valid(region_in)) {
+            rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, "region",
+                            "region is not a region code");
+            return -1;
+        }
+        region_level_t lv;
+        region_level_of(region_in, &lv);
+        snprintf(region, REGION_CODE_LEN + 2, "%.*s", (int)region_prefix_len(lv), region_in);
+    }
+    *limit = has_limit ? limit_in : LIST_LIMIT_DEFAULT;
+    if (*limit < 1 || *limit > LIST_LIMIT_MAX) {
+        rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, "limit", "limit is 1 to %d",
+                        LIST_LIMIT_MAX);
+        return -1;
+    }
+    if (cursor) {
+        char *end;
+        long long v = strtoll(cursor, &end, 10);
+        if (!cursor[0] || *end || v < 0) {
+            rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, "cursor", "cursor is not one of ours");
+            return -1;
+        }
+        snprintf(after, 24, "%lld", v);
+    }
+    return 0;
+}
+
+/*
  * The jurisdiction of a task or letter list: an admin everything, a regulator
  * its subtree (scope_prefix set to the region prefix; a region= outside it is
  * 404), a business its own (business set), a cadre its own (cadre set);
@@ -122,34 +160,12 @@ void sched_h_list_tasks(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
     const Lz__Caller *c = req->caller;
     char region[REGION_CODE_LEN + 2] = "";
     char business[24] = "", cadre[24] = "", after[24] = "0", lim[16];
-    int limit = m->has_limit ? m->limit : LIST_LIMIT_DEFAULT;
-    if (m->region) {
-        if (!region_code_valid(m->region)) {
-            rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, "region",
-                            "region is not a region code");
-            goto out;
-        }
-        region_level_t lv;
-        region_level_of(m->region, &lv);
-        snprintf(region, sizeof region, "%.*s", (int)region_prefix_len(lv), m->region);
-    }
-    if (limit < 1 || limit > LIST_LIMIT_MAX) {
-        rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, "limit", "limit is 1 to %d",
-                        LIST_LIMIT_MAX);
+    int limit;
+    if (s_list_args(m->region, m->has_limit, m->limit, m->cursor, region, &limit, after, rep) != 0)
         goto out;
-    }
     if (m->status && strcmp(m->status, "open") && strcmp(m->status, "closed")) {
         rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, "status", "status is open or closed");
         goto out;
-    }
-    if (m->cursor) {
-        char *end;
-        long long v = strtoll(m->cursor, &end, 10);
-        if (*end || v < 0) {
-            rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, "cursor", "cursor is not one of ours");
-            goto out;
-        }
-        snprintf(after, sizeof after, "%lld", v);
     }
     if (m->has_business_id)
         snprintf(business, sizeof business, "%" PRId64, m->business_id);
@@ -654,36 +670,14 @@ void sched_h_list_letters(void *ctx, const Lz__Envelope *req, rpc_reply_t *rep)
     const Lz__Caller *c = req->caller;
     char region[REGION_CODE_LEN + 2] = "", scope_prefix[REGION_CODE_LEN + 2] = "";
     char business[24] = "", cadre[24] = "", after[24] = "0", lim[16];
-    int limit = m->has_limit ? m->limit : LIST_LIMIT_DEFAULT;
-    if (m->region) {
-        if (!region_code_valid(m->region)) {
-            rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, "region",
-                            "region is not a region code");
-            goto out;
-        }
-        region_level_t lv;
-        region_level_of(m->region, &lv);
-        snprintf(region, sizeof region, "%.*s", (int)region_prefix_len(lv), m->region);
-    }
+    int limit;
+    if (s_list_args(m->region, m->has_limit, m->limit, m->cursor, region, &limit, after, rep) != 0)
+        goto out;
     if (m->kind && !ladder_letter_title(m->kind)) {
         rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, "kind",
                         "kind is reminder_letter, supervision_notice, interview_summons or "
                         "rectification_notice");
         goto out;
-    }
-    if (limit < 1 || limit > LIST_LIMIT_MAX) {
-        rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, "limit", "limit is 1 to %d",
-                        LIST_LIMIT_MAX);
-        goto out;
-    }
-    if (m->cursor) {
-        char *end;
-        long long v = strtoll(m->cursor, &end, 10);
-        if (!m->cursor[0] || *end || v < 0) {
-            rpc_reply_error(rep, LZ__STATUS__INVALID_FIELD, "cursor", "cursor is not one of ours");
-            goto out;
-        }
-        snprintf(after, sizeof after, "%lld", v);
     }
     /* jurisdiction, as for a single letter: a regulator its subtree (by the task's region), a
      * business its own, a cadre the letters of its tasks */

@@ -212,6 +212,15 @@ is "tasks: the regulator sees both" "200 2" "$status $(jq -r '.items | length' <
 check "tasks: fields as API.md" jqt '.items[0] | has("id") and has("business_id") and has("step") and has("opened_at")'
 http GET "/api/v1/tasks?status=open&kind=ledger_daily&period=$D&limit=1" "$reg_in"
 is "tasks: open only, paged" "1 $b1" "$(jq -r '"\(.items | length) \(.items[0].business_id)"' <<<"$body")"
+http GET "/api/v1/tasks?region=972001000000&kind=ledger_daily&period=$D&limit=1" "$reg_in"
+p1=$(jq -r '.items[0].id' <<<"$body") cur=$(jq -r '.next_cursor' <<<"$body")
+http GET "/api/v1/tasks?region=972001000000&kind=ledger_daily&period=$D&limit=1&cursor=$cur" "$reg_in"
+is "tasks: the cursor gives the second task, and the last page has no cursor" "200 1 true null" \
+    "$status $(jq -r '"\(.items | length) \(.items[0].id > '"${p1:-0}"') \(.next_cursor)"' <<<"$body")"
+http GET "/api/v1/tasks?cursor=x1" "$reg_in"
+is "tasks: a cursor not ours is 400" "400 cursor" "$status $(jq -r .error.field <<<"$body")"
+http GET "/api/v1/tasks?limit=0" "$reg_in"
+is "tasks: limit 0 is 400" "400 limit" "$status $(jq -r .error.field <<<"$body")"
 http GET "/api/v1/tasks?kind=ledger_daily&period=$D" "$reg_out"
 is "tasks: a regulator elsewhere sees none" "200 0" "$status $(jq -r '.items | length' <<<"$body")"
 http GET "/api/v1/tasks?region=972001000000" "$reg_out"
@@ -235,6 +244,10 @@ http GET "/api/v1/letters?region=972001000000" "$reg_out"
 is "letters list: another district's region is 404" 404 "$status"
 http GET "/api/v1/letters" "$reg_out"
 check "letters list: an outside regulator sees none of them" jqt "[.items[] | select(.id == ${letter:-0})] | length == 0"
+http GET "/api/v1/letters?cursor=-5" "$reg_in"
+is "letters list: a cursor not ours is 400" "400 cursor" "$status $(jq -r .error.field <<<"$body")"
+http GET "/api/v1/letters?limit=100000" "$reg_in"
+is "letters list: a limit over the maximum is 400" "400 limit" "$status $(jq -r .error.field <<<"$body")"
 http GET "/api/v1/letters?kind=notice" "$reg_in"
 is "letters list: an unknown kind is 400" 400 "$status"
 biz1=$(lz_token business "it-sc-b1-$run" --business "$b1")
