@@ -69,7 +69,7 @@ static void s_build_msg(record_check_t *rc)
         t->cadre_id = v->cadre_id;
         t->cadre_name = (char *)v->name;
         t->level = (char *)v->level;
-        t->frequency = (char *)check_freq_name(v->freq);
+        t->frequency = (char *)visit_freq_name(v->freq);
         t->owed = v->t.owed;
         t->met = v->t.met;
         t->visits = v->t.visits;
@@ -191,10 +191,10 @@ int sampler_record_check_load(pg_t *pg, const sampler_t *self, int64_t business_
         v->cadre_id = pg_int(asg, (int)i, 0);
         snprintf(v->name, sizeof v->name, "%s", pg_str(asg, (int)i, 1));
         snprintf(v->level, sizeof v->level, "%s", pg_str(asg, (int)i, 2));
-        v->freq = CHECK_QUARTERLY;
+        v->freq = VISIT_QUARTERLY;
         for (int l = 0; l < 4; l++)
             if (!strcmp(v->level, s_levels[l]))
-                v->freq = (check_freq_t)self->visit_freq[l];
+                v->freq = self->visit_freq[l];
         check_assignment_t a = {v->freq, pg_int(asg, (int)i, 3), pg_int(asg, (int)i, 4)};
         v->current = a.until == 0;
         size_t nat = 0;

@@ -17,7 +17,7 @@ typedef struct {
     int64_t cadre_id;
     char name[104];
     char level[12];
-    check_freq_t freq;
+    visit_freq_t freq;
     bool current;
     visit_tally_t t;
 } brief_visit_t;

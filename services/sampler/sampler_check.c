@@ -10,7 +10,6 @@
 
 static const char *const s_kinds[3] = {"daily", "weekly", "monthly"};
 static const period_kind_t s_pkinds[3] = {PERIOD_DAILY, PERIOD_WEEKLY, PERIOD_MONTHLY};
-static const char *const s_freqs[4] = {"monthly", "quarterly", "halfyearly", "yearly"};
 
 const char *check_kind_name(int kind)
 {
@@ -86,55 +85,6 @@ int check_ledgers(const period_t *q, int64_t as_of, int64_t grace_s, bool active
     return 0;
 }
 
-int check_freq_parse(const char *s, check_freq_t *out)
-{
-    for (int i = 0; s && i < 4; i++)
-        if (!strcmp(s, s_freqs[i])) {
-            *out = (check_freq_t)i;
-            return 0;
-        }
-    return -1;
-}
-
-const char *check_freq_name(check_freq_t f)
-{
-    return (unsigned)f < 4 ? s_freqs[f] : NULL;
-}
-
-int check_visit_period(check_freq_t f, int64_t t, char *text, size_t len, int64_t *start,
-                       int64_t *end)
-{
-    int y, m, d;
-    local_date(t, &y, &m, &d);
-    if (y < 1970 || y > 9998)
-        return -1;
-    int m0, span;
-    switch (f) {
-    case CHECK_MONTHLY:
-        m0 = m, span = 1;
-        snprintf(text, len, "%04d-%02d", y, m);
-        break;
-    case CHECK_QUARTERLY:
-        m0 = (m - 1) / 3 * 3 + 1, span = 3;
-        snprintf(text, len, "%04d-Q%d", y, (m - 1) / 3 + 1);
-        break;
-    case CHECK_HALFYEARLY:
-        m0 = m <= 6 ? 1 : 7, span = 6;
-        snprintf(text, len, "%04d-H%d", y, m <= 6 ? 1 : 2);
-        break;
-    case CHECK_YEARLY:
-        m0 = 1, span = 12;
-        snprintf(text, len, "%04d", y);
-        break;
-    default:
-        return -1;
-    }
-    *start = local_midnight(y, m0, 1);
-    int m1 = m0 + span;
-    *end = m1 > 12 ? local_midnight(y + 1, m1 - 12, 1) : local_midnight(y, m1, 1);
-    return 0;
-}
-
 void check_visits(const period_t *q, int64_t as_of, const check_assignment_t *a, const int64_t *at,
                   size_t nat, visit_tally_t *out)
 {
@@ -148,7 +98,7 @@ void check_visits(const period_t *q, int64_t as_of, const check_assignment_t *a,
     while (t < hi) {
         char text[16];
         int64_t ps, pe;
-        if (check_visit_period(a->freq, t, text, sizeof text, &ps, &pe) != 0)
+        if (visit_period_of(a->freq, t, text, sizeof text, &ps, &pe) != 0)
             break;
         bool held = a->since < pe && (a->until == 0 || a->until > ps);
         if (pe <= as_of) {

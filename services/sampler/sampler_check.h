@@ -10,6 +10,7 @@
 #include "envelope.pb-c.h"
 #include "period.h"
 #include "sampler.pb-c.h"
+#include "visit.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -52,19 +53,8 @@ int check_ledgers(const period_t *q, int64_t as_of, int64_t grace_s, bool active
 
 /* ---- visits ---- */
 
-typedef enum { CHECK_MONTHLY, CHECK_QUARTERLY, CHECK_HALFYEARLY, CHECK_YEARLY } check_freq_t;
-
-/* Parses monthly, quarterly, halfyearly, yearly (the scheduler's names); 0 or -1. */
-int check_freq_parse(const char *s, check_freq_t *out);
-const char *check_freq_name(check_freq_t f);
-
-/* The visit period of frequency f holding t: text ("2026-11", "2026-Q4", "2026-H2",
- * "2026"), [start, end).  Returns 0, or -1 outside years 1970..9998. */
-int check_visit_period(check_freq_t f, int64_t t, char *text, size_t len, int64_t *start,
-                       int64_t *end);
-
 typedef struct {
-    check_freq_t freq;
+    visit_freq_t freq;
     int64_t since; /* assignment start */
     int64_t until; /* its end, or 0 when current */
 } check_assignment_t;

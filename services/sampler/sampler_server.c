@@ -72,31 +72,7 @@ int sampler_check_settings_from_cfg(const cfg_t *cfg, sampler_t *self)
     self->grace_s = cfg_int(cfg, "LZ_LEDGER_GRACE_S");
     self->problem_due_days = (int)cfg_int(cfg, "LZ_SAMPLER_PROBLEM_DUE_DAYS");
     self->fail_general = (int)cfg_int(cfg, "LZ_SAMPLER_FAIL_GENERAL");
-    const char *preset = cfg_str(cfg, "LZ_VISIT_PRESET");
-    if (!strcmp(preset, "default")) {
-        for (int i = 0; i < 4; i++)
-            self->visit_freq[i] = CHECK_QUARTERLY;
-    } else if (!strcmp(preset, "national")) { /* as the scheduler's */
-        self->visit_freq[0] = self->visit_freq[1] = CHECK_HALFYEARLY;
-        self->visit_freq[2] = CHECK_QUARTERLY;
-        self->visit_freq[3] = CHECK_MONTHLY;
-    } else {
-        log_error("setting LZ_VISIT_PRESET must be default or national");
-        return -1;
-    }
-    static const char *const names[4] = {"LZ_VISIT_FREQ_CITY", "LZ_VISIT_FREQ_COUNTY",
-                                         "LZ_VISIT_FREQ_TOWNSHIP", "LZ_VISIT_FREQ_VILLAGE"};
-    for (int i = 0; i < 4; i++) {
-        const char *v = cfg_str(cfg, names[i]);
-        check_freq_t f;
-        if (v[0] && check_freq_parse(v, &f) != 0) {
-            log_error("setting %s must be monthly, quarterly, halfyearly or yearly", names[i]);
-            return -1;
-        }
-        if (v[0])
-            self->visit_freq[i] = f;
-    }
-    return 0;
+    return visit_freqs_from_cfg(cfg, self->visit_freq);
 }
 
 /* Housekeeping every 200 ms: relay committed events. */

@@ -15,6 +15,7 @@
 #include "pg.h"
 #include "rds.h"
 #include "rpc.h"
+#include "visit.h"
 
 #include <stdbool.h>
 
@@ -46,9 +47,9 @@ typedef struct {
     rds_t *rds;
     int relay_batch;
     sampler_defaults_t defaults;
-    bool public_anonymous;    /* LZ_SAMPLER_PUBLIC_ANONYMOUS */
-    int64_t grace_s;          /* LZ_LEDGER_GRACE_S: a ledger is owed once end + grace passed */
-    int visit_freq[4];        /* check_freq_t per cadre level city, county, township, village */
+    bool public_anonymous; /* LZ_SAMPLER_PUBLIC_ANONYMOUS */
+    int64_t grace_s;       /* LZ_LEDGER_GRACE_S: a ledger is owed once end + grace passed */
+    visit_freq_t visit_freq[VISIT_LEVELS]; /* city, county, township, village */
     int problem_due_days;     /* LZ_SAMPLER_PROBLEM_DUE_DAYS: an open problem older is overdue */
     int fail_general;         /* LZ_SAMPLER_FAIL_GENERAL: failed general items that fail */
     sampler_phases_t *phases; /* NULL; the benchmark's timings of create_plan */

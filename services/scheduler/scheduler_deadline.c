@@ -37,18 +37,6 @@ int deadline_ledger_list(period_kind_t kind, int64_t grace_s, int64_t from, int6
     return n;
 }
 
-static const char *const s_freq_names[] = {"monthly", "quarterly", "halfyearly", "yearly"};
-
-int visit_freq_parse(const char *s, visit_freq_t *out)
-{
-    for (int i = 0; s && i < 4; i++)
-        if (!strcmp(s, s_freq_names[i])) {
-            *out = (visit_freq_t)i;
-            return 0;
-        }
-    return -1;
-}
-
 int visit_level_by_grade_parse(const char *text, char out[4][16])
 {
     static const char *const levels[4] = {"city", "county", "township", "village"};
@@ -72,54 +60,6 @@ int visit_level_by_grade_parse(const char *text, char out[4][16])
         if (*p == ',' && *++p == '\0')
             return -1;
     }
-    return 0;
-}
-
-const char *visit_freq_name(visit_freq_t f)
-{
-    return (unsigned)f < 4 ? s_freq_names[f] : NULL;
-}
-
-int visit_period_of(visit_freq_t f, int64_t t, char *text, size_t len, int64_t *start, int64_t *end)
-{
-    int y, m, d;
-    local_date(t, &y, &m, &d);
-    if (y < 1970 || y > 9998)
-        return -1;
-    int m0, months, w;
-    switch (f) {
-    case VISIT_MONTHLY:
-        m0 = m;
-        months = 1;
-        w = snprintf(text, len, "%04d-%02d", y, m);
-        break;
-    case VISIT_QUARTERLY:
-        m0 = (m - 1) / 3 * 3 + 1;
-        months = 3;
-        w = snprintf(text, len, "%04d-Q%d", y, (m - 1) / 3 + 1);
-        break;
-    case VISIT_HALFYEARLY:
-        m0 = m <= 6 ? 1 : 7;
-        months = 6;
-        w = snprintf(text, len, "%04d-H%d", y, m <= 6 ? 1 : 2);
-        break;
-    case VISIT_YEARLY:
-        m0 = 1;
-        months = 12;
-        w = snprintf(text, len, "%04d", y);
-        break;
-    default:
-        return -1;
-    }
-    if (w < 0 || (size_t)w >= len)
-        return -1;
-    int me = m0 + months, ye = y;
-    if (me > 12) {
-        me -= 12;
-        ye++;
-    }
-    *start = local_midnight(y, m0, 1);
-    *end = local_midnight(ye, me, 1);
     return 0;
 }
 

@@ -13,6 +13,7 @@
 
 #include "period.h"
 #include "region.h"
+#include "visit.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -38,12 +39,6 @@ int deadline_ledger_list(period_kind_t kind, int64_t grace_s, int64_t from, int6
 
 /* ---- visit periods ------------------------------------------------------- */
 
-typedef enum { VISIT_MONTHLY, VISIT_QUARTERLY, VISIT_HALFYEARLY, VISIT_YEARLY } visit_freq_t;
-
-/* Parse "monthly", "quarterly", "halfyearly", "yearly".  0 and *out, or -1. */
-int visit_freq_parse(const char *s, visit_freq_t *out);
-const char *visit_freq_name(visit_freq_t f);
-
 /*
  * Parse the cadre level that owes a business its visits, per risk grade: "A:village,
  * B:village,C:township,D:county" (each grade once, levels city|county|township|village).
@@ -51,13 +46,6 @@ const char *visit_freq_name(visit_freq_t f);
  * an empty text leaves all four "".  0, or -1 on a malformed text.
  */
 int visit_level_by_grade_parse(const char *text, char out[4][16]);
-
-/*
- * The visit period of frequency f holding instant t: its text ("2026-11",
- * "2026-Q4", "2026-H2", "2026"), first instant and end (exclusive).  0 or -1.
- */
-int visit_period_of(visit_freq_t f, int64_t t, char *text, size_t len, int64_t *start,
-                    int64_t *end);
 
 /*
  * Append the visit periods of frequency f that end in (from, to], oldest

@@ -78,28 +78,8 @@ int sched_configure(sched_t *self, const cfg_t *cfg)
     self->sweep_interval_ms = cfg_int(cfg, "LZ_SCHEDULER_SWEEP_MS");
     self->lease_check_ms = cfg_int(cfg, "LZ_SCHEDULER_LEASE_MS");
     self->clock_offset_s = cfg_int(cfg, "LZ_CLOCK_OFFSET_S");
-    const char *preset = cfg_str(cfg, "LZ_VISIT_PRESET");
-    if (!strcmp(preset, "default")) {
-        for (int i = 0; i < 4; i++)
-            self->visit_freq[i] = VISIT_QUARTERLY;
-    } else if (!strcmp(preset, "national")) {
-        self->visit_freq[0] = VISIT_HALFYEARLY; /* city: as county */
-        self->visit_freq[1] = VISIT_HALFYEARLY;
-        self->visit_freq[2] = VISIT_QUARTERLY;
-        self->visit_freq[3] = VISIT_MONTHLY;
-    } else {
-        log_error("setting LZ_VISIT_PRESET must be default or national");
+    if (visit_freqs_from_cfg(cfg, self->visit_freq) != 0)
         return -1;
-    }
-    static const char *const names[4] = {"LZ_VISIT_FREQ_CITY", "LZ_VISIT_FREQ_COUNTY",
-                                         "LZ_VISIT_FREQ_TOWNSHIP", "LZ_VISIT_FREQ_VILLAGE"};
-    for (int i = 0; i < 4; i++) {
-        const char *v = cfg_str(cfg, names[i]);
-        if (v[0] && visit_freq_parse(v, &self->visit_freq[i]) != 0) {
-            log_error("setting %s must be monthly, quarterly, halfyearly or yearly", names[i]);
-            return -1;
-        }
-    }
     if (visit_level_by_grade_parse(cfg_str(cfg, "LZ_VISIT_LEVEL_BY_GRADE"), self->level_by_grade) !=
         0) {
         log_error("setting LZ_VISIT_LEVEL_BY_GRADE must look like "

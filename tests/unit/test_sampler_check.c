@@ -75,7 +75,7 @@ static void test_visits(void **state)
     int64_t oct10 = local_midnight(2026, 10, 10), aug1 = local_midnight(2026, 8, 1);
     int64_t at[] = {aug1, oct10};
     visit_tally_t t;
-    check_assignment_t a = {CHECK_QUARTERLY, local_midnight(2026, 1, 1), 0};
+    check_assignment_t a = {VISIT_QUARTERLY, local_midnight(2026, 1, 1), 0};
     check_visits(&q, local_midnight(2026, 10, 15), &a, at, 2, &t);
     assert_int_equal(t.owed, 0);
     assert_int_equal(t.visits, 1);
@@ -86,7 +86,7 @@ static void test_visits(void **state)
     assert_int_equal(t.met, 1);
     assert_string_equal(t.current_period, ""); /* the quarter is over: nothing runs in it */
     assert_int_equal(t.current_visits, 0);
-    a.freq = CHECK_MONTHLY;
+    a.freq = VISIT_MONTHLY;
     check_visits(&q, local_midnight(2026, 12, 15), &a, at, 2, &t);
     assert_int_equal(t.owed, 2);
     assert_int_equal(t.met, 1);
@@ -101,19 +101,19 @@ static void test_visits(void **state)
     assert_int_equal(t.owed, 2);
     assert_int_equal(t.met, 1);
     a.until = 0;
-    a.freq = CHECK_HALFYEARLY;
+    a.freq = VISIT_HALFYEARLY;
     check_visits(&q, local_midnight(2026, 12, 15), &a, at, 2, &t);
     assert_int_equal(t.owed, 0);
     assert_string_equal(t.current_period, "2026-H2");
     assert_int_equal(t.current_visits, 2); /* August counts for the half year */
     assert_int_equal(t.visits, 1);         /* but not for the quarter */
-    check_freq_t f;
-    assert_int_equal(check_freq_parse("halfyearly", &f), 0);
-    assert_int_equal(f, CHECK_HALFYEARLY);
-    assert_int_equal(check_freq_parse("weekly", &f), -1);
+    visit_freq_t f;
+    assert_int_equal(visit_freq_parse("halfyearly", &f), 0);
+    assert_int_equal(f, VISIT_HALFYEARLY);
+    assert_int_equal(visit_freq_parse("weekly", &f), -1);
     char text[16];
     int64_t s, e;
-    assert_int_equal(check_visit_period(CHECK_YEARLY, oct10, text, sizeof text, &s, &e), 0);
+    assert_int_equal(visit_period_of(VISIT_YEARLY, oct10, text, sizeof text, &s, &e), 0);
     assert_string_equal(text, "2026");
     assert_int_equal(e, local_midnight(2027, 1, 1));
 }
