@@ -71,6 +71,20 @@ static inline int64_t bench_percentile(const int64_t *sorted, size_t n, double p
     return sorted[rank - 1];
 }
 
+/* Fill r's totals and percentiles from total latencies (sorted here) taken in elapsed_us. */
+static inline void bench_result_fill(bench_result_t *r, int64_t *lat, long total,
+                                     int64_t elapsed_us)
+{
+    qsort(lat, (size_t)total, sizeof *lat, bench_cmp_i64);
+    r->total = total;
+    r->seconds = (double)elapsed_us / 1e6;
+    r->per_second = r->seconds > 0 ? (double)total / r->seconds : 0;
+    r->p50_us = bench_percentile(lat, (size_t)total, 50);
+    r->p90_us = bench_percentile(lat, (size_t)total, 90);
+    r->p99_us = bench_percentile(lat, (size_t)total, 99);
+    r->max_us = total ? lat[total - 1] : 0;
+}
+
 static inline void *bench_thread_main(void *arg)
 {
     bench_thread_t *t = arg;
@@ -119,14 +133,7 @@ static inline bench_result_t bench_run(const char *label, int threads, long tota
     }
     int64_t t1 = bench_now_us();
     pthread_barrier_destroy(&start);
-    qsort(lat, (size_t)total, sizeof *lat, bench_cmp_i64);
-    r.total = total;
-    r.seconds = (double)(t1 - t0) / 1e6;
-    r.per_second = r.seconds > 0 ? (double)total / r.seconds : 0;
-    r.p50_us = bench_percentile(lat, (size_t)total, 50);
-    r.p90_us = bench_percentile(lat, (size_t)total, 90);
-    r.p99_us = bench_percentile(lat, (size_t)total, 99);
-    r.max_us = total ? lat[total - 1] : 0;
+    bench_result_fill(&r, lat, total, t1 - t0);
     free(lat);
     free(ts);
     free(ids);

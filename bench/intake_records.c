@@ -34,14 +34,19 @@
 #include "rpc.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <zmq.h>
 
 static const cfg_spec_t s_spec[] = {
     {"LZ_PG_URL", CFG_STR, "", 1, 0, true, "the scratch database"},
+    {"LZ_PG_ADMIN_URL", CFG_STR, "", 0, 0, true,
+     "the scratch database as its owner (CHECKPOINT between modes; empty: none)"},
     {"LZ_BENCH_BROKER", CFG_STR, "tcp://127.0.0.1:55611", 1, 255, false, "broker endpoint"},
     {"LZ_BENCH_HTTP", CFG_STR, "http://127.0.0.1:18211", 1, 255, false, "gateway base URL"},
     {"LZ_BENCH_TOKEN", CFG_STR, "", 0, 255, false, "admin bearer token (empty: skip http)"},
@@ -49,6 +54,8 @@ static const cfg_spec_t s_spec[] = {
     {"LZ_BENCH_CLIENTS", CFG_INT, "64", 1, 1024, false, "concurrent clients (broker, http)"},
     {"LZ_BENCH_PLAIN_CONNS", CFG_INT, "1", 1, 64, false,
      "connections of the plain client (as many as intake workers)"},
+    {"LZ_BENCH_BROKER_THREADS", CFG_INT, "1", 0, 64, false,
+     "threads driving the broker clients from event loops (0: one blocking thread per client)"},
     {"LZ_BENCH_TIMEOUT_MS", CFG_INT, "30000", 100, 600000, false, "deadline of each call"},
 };
 
@@ -60,6 +67,7 @@ static size_t s_ncodes;
 static int64_t s_checklist_id;
 static char s_today[16];
 static long s_count;
+static Lz__Caller s_caller = LZ__CALLER__INIT; /* admin "bench", token 1 */
 static const char s_note[] = "冷藏柜温度 9℃，超过 0-8℃ 要求";
 
 /* ---- broker ----------------------------------------------------------------- */
@@ -77,7 +85,9 @@ static void s_rpc_teardown(void *ctx)
     rpc_client_destroy(&c);
 }
 
-static int s_rpc_call(void *ctx, long i)
+/* Submission i of the first slice as a request envelope; *payload_p is its
+ * packed payload and rid[48] its request id (the caller frees *payload_p). */
+static Lz__Envelope s_rpc_request(long i, uint8_t **payload_p, char rid[48])
 {
     Lz__SubmitRecordRequest in = LZ__SUBMIT_RECORD_REQUEST__INIT;
     in.has_business_id = 1;
@@ -108,21 +118,152 @@ static int s_rpc_call(void *ctx, long i)
         in.n_problems = 1;
         in.problems = &pp;
     }
-    Lz__Caller caller = LZ__CALLER__INIT;
-    caller.role = "admin";
-    caller.name = "bench";
-    caller.has_token_id = 1;
-    caller.token_id = 1;
-    char rid[48];
-    snprintf(rid, sizeof rid, "bench-b-%ld-%" PRId64, i, s_ids[i]);
-    Lz__Envelope *r =
-        rpc_call_msg(ctx, "intake", "intake.submit_record", rid, &caller, &in.base, s_timeout_ms);
+    snprintf(rid, 48, "bench-b-%ld-%" PRId64, i, s_ids[i]);
+    Lz__Envelope env = LZ__ENVELOPE__INIT;
+    env.method = "intake.submit_record";
+    env.request_id = rid;
+    env.caller = &s_caller;
+    *payload_p = xmalloc(protobuf_c_message_get_packed_size(&in.base));
+    env.has_payload = 1;
+    env.payload.len = protobuf_c_message_pack(&in.base, *payload_p);
+    env.payload.data = *payload_p;
+    return env;
+}
+
+/* 0 when r is the 201 of submission i, else -1 (every 1000th failure printed). */
+static int s_rpc_check(const Lz__Envelope *r, long i)
+{
     int rc = r && r->has_status && r->status == LZ__STATUS__CREATED ? 0 : -1;
     if (rc != 0 && i % 1000 == 0)
         fprintf(stderr, "broker call %ld: status %d %s\n", i, r ? (int)r->status : -1,
                 r && r->reason ? r->reason : "");
+    return rc;
+}
+
+/* One client per thread, each blocking in rpc_client_call (LZ_BENCH_BROKER_THREADS=0). */
+static int s_rpc_call(void *ctx, long i)
+{
+    uint8_t *payload;
+    char rid[48];
+    Lz__Envelope env = s_rpc_request(i, &payload, rid);
+    Lz__Envelope *r = rpc_client_call(ctx, "intake", &env, s_timeout_ms);
+    free(payload);
+    int rc = s_rpc_check(r, i);
     rpc_envelope_free(&r);
     return rc;
+}
+
+/*
+ * The clients driven from event loops: each of `threads` threads owns its
+ * share of the clients, keeps one request in flight on each (the next
+ * submission from a shared counter as soon as the last one is answered) and
+ * polls their sockets.  Same clients as one thread each as far as the
+ * broker can tell, without a woken thread per reply.
+ */
+typedef struct {
+    int nclients;
+    int64_t *lat; /* s_count latencies, shared; s_loop_done counts those written */
+    long errors;
+} s_loop_t;
+
+static atomic_long s_loop_next, s_loop_done; /* submissions taken, answered */
+
+static void *s_loop_main(void *arg)
+{
+    s_loop_t *l = arg;
+    int n = l->nclients;
+    rpc_client_t **c = xcalloc((size_t)n, sizeof *c);
+    long *cur = xcalloc((size_t)n, sizeof *cur);
+    int64_t *t0 = xcalloc((size_t)n, sizeof *t0);
+    zmq_pollitem_t *items = xcalloc((size_t)n, sizeof *items);
+    int *who = xcalloc((size_t)n, sizeof *who); /* the client of each poll item */
+    int live = 0;
+    for (int k = 0; k < n; k++) {
+        c[k] = rpc_client_new(s_broker);
+        cur[k] = -1;
+    }
+    for (;;) {
+        /* every idle client takes the next submission */
+        for (int k = 0; k < n; k++) {
+            if (cur[k] >= 0)
+                continue;
+            long i = atomic_fetch_add(&s_loop_next, 1);
+            if (i >= s_count)
+                continue;
+            uint8_t *payload;
+            char rid[48];
+            Lz__Envelope env = s_rpc_request(i, &payload, rid);
+            t0[k] = bench_now_us();
+            if (rpc_client_send(c[k], "intake", &env, s_timeout_ms) == 0) {
+                cur[k] = i;
+                live++;
+            } else {
+                l->errors++;
+                l->lat[atomic_fetch_add(&s_loop_done, 1)] = bench_now_us() - t0[k];
+            }
+            free(payload);
+        }
+        if (live == 0)
+            break;
+        int m = 0;
+        for (int k = 0; k < n; k++)
+            if (cur[k] >= 0) {
+                items[m] = (zmq_pollitem_t){rpc_client_socket(c[k]), 0, ZMQ_POLLIN, 0};
+                who[m++] = k;
+            }
+        if (zmq_poll(items, m, 100) < 0 && errno != EINTR)
+            break;
+        int64_t now = bench_now_us();
+        for (int q = 0; q < m; q++) {
+            int k = who[q];
+            bool ready = items[q].revents & ZMQ_POLLIN;
+            if (!ready && now - t0[k] <= (int64_t)s_timeout_ms * 1000)
+                continue;
+            Lz__Envelope *r = ready ? rpc_client_take(c[k]) : NULL;
+            bool late = !r && now - t0[k] > (int64_t)s_timeout_ms * 1000;
+            if (!r && !late)
+                continue;
+            if (s_rpc_check(r, cur[k]) != 0)
+                l->errors++;
+            rpc_envelope_free(&r);
+            l->lat[atomic_fetch_add(&s_loop_done, 1)] = bench_now_us() - t0[k];
+            cur[k] = -1;
+            live--;
+        }
+    }
+    for (int k = 0; k < n; k++)
+        rpc_client_destroy(&c[k]);
+    free(c);
+    free(cur);
+    free(t0);
+    free(items);
+    free(who);
+    return NULL;
+}
+
+static bench_result_t s_rpc_loops(const char *label, int clients, int threads)
+{
+    bench_result_t r = {.label = label, .threads = clients};
+    int64_t *lat = xcalloc((size_t)s_count, sizeof *lat);
+    s_loop_t *ls = xcalloc((size_t)threads, sizeof *ls);
+    pthread_t *ids = xcalloc((size_t)threads, sizeof *ids);
+    atomic_store(&s_loop_next, 0);
+    atomic_store(&s_loop_done, 0);
+    int64_t t0 = bench_now_us();
+    for (int t = 0; t < threads; t++) {
+        ls[t].nclients = clients / threads + (t < clients % threads);
+        ls[t].lat = lat;
+        pthread_create(&ids[t], NULL, s_loop_main, &ls[t]);
+    }
+    for (int t = 0; t < threads; t++) {
+        pthread_join(ids[t], NULL);
+        r.errors += ls[t].errors;
+    }
+    bench_result_fill(&r, lat, atomic_load(&s_loop_done), bench_now_us() - t0);
+    free(lat);
+    free(ls);
+    free(ids);
+    return r;
 }
 
 /* ---- http ---------------------------------------------------------------------- */
@@ -475,6 +616,42 @@ out:
     return rc;
 }
 
+/* ---- between modes -------------------------------------------------------------- */
+
+/*
+ * Let the database settle before a mode is timed, so no mode pays for the
+ * one before it: wait (up to 120 s) until the intake workers' relay has
+ * taken every outbox event, then CHECKPOINT, so every mode starts with the
+ * same full-page-write cost.  Prints what it waited for.
+ */
+static void s_settle(const char *admin_url)
+{
+    if (!admin_url[0])
+        return;
+    pg_t *pg = pg_connect(admin_url, 5, 200);
+    if (!pg)
+        return;
+    int64_t t0 = bench_now_us();
+    long pending = -1;
+    while (bench_now_us() - t0 < 120 * 1000000LL) {
+        PGresult *res =
+            pg_query(pg, "SELECT count(*) FROM outbox WHERE relayed_at IS NULL", 0, NULL);
+        pending = res ? (long)pg_int(res, 0, 0) : -1;
+        pg_free(&res);
+        if (pending <= 0)
+            break;
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    int64_t t1 = bench_now_us();
+    int rc = pg_exec(pg, "CHECKPOINT", 0, NULL);
+    printf("  (settled: outbox relayed in %.1f s%s, checkpoint %s in %.1f s)\n",
+           (double)(t1 - t0) / 1e6, pending > 0 ? ", still pending" : "",
+           rc == 0 ? "done" : "failed", (double)(bench_now_us() - t1) / 1e6);
+    fflush(stdout);
+    pg_destroy(&pg);
+}
+
 /* ---- main ----------------------------------------------------------------------- */
 
 static int s_load(pg_t *pg)
@@ -539,8 +716,15 @@ int main(void)
     s_count = cfg_int(cfg, "LZ_BENCH_COUNT");
     int clients = (int)cfg_int(cfg, "LZ_BENCH_CLIENTS");
     int conns = (int)cfg_int(cfg, "LZ_BENCH_PLAIN_CONNS");
+    int loops = (int)cfg_int(cfg, "LZ_BENCH_BROKER_THREADS");
+    if (loops > clients)
+        loops = clients;
     s_timeout_ms = (int)cfg_int(cfg, "LZ_BENCH_TIMEOUT_MS");
     s_count = s_count / 100 * 100;
+    s_caller.role = "admin";
+    s_caller.name = "bench";
+    s_caller.has_token_id = 1;
+    s_caller.token_id = 1;
     int y, m, d;
     local_date(time(NULL), &y, &m, &d);
     snprintf(s_today, sizeof s_today, "%04d-%02d-%02d", y, m, d);
@@ -554,23 +738,29 @@ int main(void)
     pg_free(&res);
     pg_destroy(&pg);
     curl_global_init(CURL_GLOBAL_ALL);
+    const char *admin_url = cfg_str(cfg, "LZ_PG_ADMIN_URL");
     bench_print_header();
+    s_settle(admin_url);
     char label[64];
     snprintf(label, sizeof label, "broker -> %d intake worker%s", conns, conns == 1 ? "" : "s");
-    bench_result_t rb =
-        bench_run(label, clients, s_count, s_rpc_setup, s_rpc_call, s_rpc_teardown, NULL);
+    bench_result_t rb = loops > 0 ? s_rpc_loops(label, clients, loops)
+                                  : bench_run(label, clients, s_count, s_rpc_setup, s_rpc_call,
+                                              s_rpc_teardown, NULL);
     s_row(&rb);
     bench_result_t rh = {0};
     if (s_token[0]) {
+        s_settle(admin_url);
         rh = bench_run("http gateway -> broker -> intake", clients, s_count, s_http_setup,
                        s_http_call, s_http_teardown, NULL);
         s_row(&rh);
         printf("  (http: %ld TCP connections opened for %ld requests: keep-alive)\n",
                (long)atomic_load(&s_http_connects), rh.total);
     }
+    s_settle(admin_url);
     bench_result_t rp = bench_run("plain: records only (per txn)", conns, s_count / 100, s_pg_setup,
                                   s_pg_call, s_pg_teardown, NULL);
     s_row(&rp);
+    s_settle(admin_url);
     bench_result_t rf = bench_run("plain: every row (per txn)", conns, s_count / 100, s_pg_setup,
                                   s_pg_full_call, s_pg_teardown, NULL);
     s_row(&rf);

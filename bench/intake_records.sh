@@ -19,11 +19,16 @@
 #
 #   bench/intake_records.sh [--businesses N] [--count N] [--clients N] [--workers N]
 #                           [--http-threads N] [--intake-log FILE] [--no-http] [--stack test]
+#                           [--keep] [--reuse]
 #
+# --keep copies the loaded registry into the template database liangze_bench_records_tpl
+# (left in place); --reuse starts from that copy instead of importing again (no import
+# rate is printed then).
 # --intake-log FILE: the intake workers log at debug level into FILE (each batch's
 # size and check/write/mark times), for profiling.  --no-http skips the gateway run.
 set -euo pipefail
 n=1000000 count=50000 clients=64 workers=1 stack=test http_threads='' intake_log='' no_http=0
+keep=0 reuse=0
 while [ $# -gt 0 ]; do
     case $1 in
     --businesses) n=$2; shift 2 ;;
@@ -33,14 +38,16 @@ while [ $# -gt 0 ]; do
     --http-threads) http_threads=$2; shift 2 ;;
     --intake-log) intake_log=$2; shift 2 ;;
     --no-http) no_http=1; shift ;;
+    --keep) keep=1; shift ;;
+    --reuse) reuse=1; shift ;;
     --stack) stack=$2; shift 2 ;;
-    *) echo "usage: $0 [--businesses N] [--count N] [--clients N] [--workers N] [--http-threads N] [--intake-log FILE] [--no-http] [--stack NAME]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--businesses N] [--count N] [--clients N] [--workers N] [--http-threads N] [--intake-log FILE] [--no-http] [--stack NAME] [--keep] [--reuse]" >&2; exit 2 ;;
     esac
 done
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/deploy/local/env.sh" "$stack"
 cli=${LZ_CLI:-$root/build/bin/liangze}
-db=liangze_bench_records
+db=liangze_bench_records tpl=liangze_bench_records_tpl
 rport=56611 bport=55611 hport=18211
 admin_base=${LZ_PG_ADMIN_URL%/*}
 pids=()
@@ -51,14 +58,30 @@ cleanup() {
     psql -qAt "$admin_base/postgres" -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
-psql -qAt "$admin_base/postgres" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+psql -qAt "$admin_base/postgres" -c "DROP DATABASE IF EXISTS $db"
+if [ "$reuse" = 1 ] && [ -z "$(psql -qAt "$admin_base/postgres" -c "SELECT 1 FROM pg_database WHERE datname = '$tpl'")" ]; then
+    echo "no $tpl to reuse: run with --keep first" >&2
+    exit 1
+fi
+if [ "$reuse" = 1 ]; then
+    psql -qAt "$admin_base/postgres" -c "CREATE DATABASE $db TEMPLATE $tpl"
+else
+    psql -qAt "$admin_base/postgres" -c "CREATE DATABASE $db"
+fi
 export LZ_PG_ADMIN_URL="$admin_base/$db" LZ_PG_URL="${LZ_PG_URL%/*}/$db"
 export LZ_REDIS_PORT=$rport LZ_BROKER="tcp://127.0.0.1:$bport" LZ_LOG_LEVEL=warn
 redis-server --port $rport --bind 127.0.0.1 --save '' --appendonly no --loglevel warning >/dev/null &
 pids+=($!)
-"$cli" migrate >/dev/null
-echo "== registry: $n businesses through the import path ($(nproc) cores)"
-"$cli" seed demo --businesses "$n" --no-history
+if [ "$reuse" = 1 ]; then
+    echo "== registry: reused from $tpl ($(psql -qAt "$LZ_PG_ADMIN_URL" -c 'SELECT count(*) FROM businesses') businesses, $(nproc) cores)"
+else
+    "$cli" migrate >/dev/null
+    echo "== registry: $n businesses through the import path ($(nproc) cores)"
+    "$cli" seed demo --businesses "$n" --no-history
+fi
+if [ "$keep" = 1 ]; then
+    psql -qAt "$admin_base/postgres" -c "DROP DATABASE IF EXISTS $tpl" -c "CREATE DATABASE $tpl TEMPLATE $db"
+fi
 LZ_BROKER_BIND="tcp://127.0.0.1:$bport" "$root/build/bin/lz-broker" &
 pids+=($!)
 for i in $(seq 1 "$workers"); do
@@ -78,7 +101,7 @@ done
 sleep 1
 token=$("$cli" token create --role admin --name bench)
 if [ "$no_http" = 1 ]; then token=; fi
-echo "== submissions: $count per mode, $clients clients"
+echo "== submissions: $count per mode, $clients clients; load: $(cut -d" " -f1-3 /proc/loadavg)"
 LZ_BENCH_BROKER="tcp://127.0.0.1:$bport" LZ_BENCH_HTTP="http://127.0.0.1:$hport" \
     LZ_BENCH_TOKEN="$token" LZ_BENCH_COUNT=$count LZ_BENCH_CLIENTS=$clients \
     LZ_BENCH_PLAIN_CONNS=$workers \

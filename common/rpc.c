@@ -14,7 +14,10 @@
  *
  * Worker: one thread, one loop: read what the broker sent, answer or
  * gather it, flush batches that are full or waited long enough, send
- * heartbeats, reconnect when the broker is silent, run the timer.
+ * heartbeats, reconnect when the broker is silent, run the timer.  With
+ * lanes, batches run on lane threads and the loop keeps gathering; a lane
+ * that finished writes its index to a pipe the loop polls beside the
+ * socket, and the loop sends its replies.
  */
 #include "rpc.h"
 #include "clock.h"
@@ -25,6 +28,7 @@
 #include <assert.h>
 #include <czmq.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -46,6 +50,7 @@
 #define S_CREDIT_MAX       10000
 #define S_RETRY_MS_DEFAULT 1000
 #define S_HEARTBEAT_MS_DEF 1000
+#define S_LANES_MAX        64
 
 /* ---- shared helpers --------------------------------------------------- */
 
@@ -271,7 +276,8 @@ struct rpc_client_s {
     zsock_t *zsock; /* NULL until the first call */
     void *sock;     /* its libzmq handle */
     int retry_ms;
-    bool dirty; /* the last call gave up: a late reply may still arrive */
+    bool dirty;                       /* the last call gave up: a late reply may still arrive */
+    char rid[RPC_REQUEST_ID_MAX + 1]; /* rpc_client_send: the request awaited ("" none) */
 };
 
 static void s_client_close(rpc_client_t *self)
@@ -379,39 +385,51 @@ static Lz__Envelope *s_client_accept(s_frames_t *m, const char *rid)
     return env;
 }
 
-Lz__Envelope *rpc_client_call(rpc_client_t *self, const char *service, const Lz__Envelope *req,
-                              int timeout_ms)
+/*
+ * Check service and req's request id (a fresh one into rid[] when it has
+ * none) and pack req with its deadline; the text of the deadline goes to
+ * deadline_txt[24].  Returns the packed envelope (caller frees), or NULL.
+ */
+static uint8_t *s_client_prepare(const char *service, const Lz__Envelope *req, int timeout_ms,
+                                 char rid[RPC_REQUEST_ID_MAX + 1], char deadline_txt[24],
+                                 size_t *len_p)
 {
-    if (!self || !service || !req)
-        return NULL;
     size_t slen = strlen(service);
     if (slen == 0 || slen > RPC_SERVICE_MAX) {
         log_error("service name must be 1 to %d bytes long", RPC_SERVICE_MAX);
         return NULL;
     }
-    char rid_buf[25];
-    const char *rid = req->request_id;
-    if (!rid || !*rid) {
-        s_make_request_id(rid_buf);
-        rid = rid_buf;
-    } else if (strlen(rid) > RPC_REQUEST_ID_MAX) {
+    if (!req->request_id || !*req->request_id) {
+        s_make_request_id(rid);
+    } else if (strlen(req->request_id) > RPC_REQUEST_ID_MAX) {
         log_error("request id must be at most %d bytes long", RPC_REQUEST_ID_MAX);
         return NULL;
+    } else {
+        snprintf(rid, RPC_REQUEST_ID_MAX + 1, "%s", req->request_id);
     }
-    if (timeout_ms < 0)
-        timeout_ms = 0;
-
-    int64_t now = clock_mono_ms();
-    int64_t deadline = now + timeout_ms;
     Lz__Envelope env = *req; /* shallow: only read by pack */
-    env.request_id = (char *)rid;
+    env.request_id = rid;
     env.has_deadline_ms = 1;
     env.deadline_ms = clock_now_ms() + timeout_ms;
-    char deadline_txt[24];
-    snprintf(deadline_txt, sizeof deadline_txt, "%" PRId64, env.deadline_ms);
-    size_t len;
-    uint8_t *packed = rpc_envelope_pack(&env, &len);
+    snprintf(deadline_txt, 24, "%" PRId64, env.deadline_ms);
+    return rpc_envelope_pack(&env, len_p);
+}
 
+Lz__Envelope *rpc_client_call(rpc_client_t *self, const char *service, const Lz__Envelope *req,
+                              int timeout_ms)
+{
+    if (!self || !service || !req)
+        return NULL;
+    if (timeout_ms < 0)
+        timeout_ms = 0;
+    char rid[RPC_REQUEST_ID_MAX + 1], deadline_txt[24];
+    size_t len;
+    uint8_t *packed = s_client_prepare(service, req, timeout_ms, rid, deadline_txt, &len);
+    if (!packed)
+        return NULL;
+    int64_t now = clock_mono_ms();
+    int64_t deadline = now + timeout_ms;
+    self->rid[0] = '\0';
     if ((self->dirty || !self->sock) && s_client_open(self) < 0) {
         free(packed);
         return NULL;
@@ -482,6 +500,56 @@ Lz__Envelope *rpc_call_msg(rpc_client_t *self, const char *service, const char *
     return reply;
 }
 
+int rpc_client_send(rpc_client_t *self, const char *service, const Lz__Envelope *req,
+                    int timeout_ms)
+{
+    if (!self || !service || !req)
+        return -1;
+    char deadline_txt[24];
+    size_t len;
+    uint8_t *packed = s_client_prepare(service, req, timeout_ms < 0 ? 0 : timeout_ms, self->rid,
+                                       deadline_txt, &len);
+    if (!packed) {
+        self->rid[0] = '\0';
+        return -1;
+    }
+    /* an unanswered request before this one: its late reply must not be taken */
+    int rc = -1;
+    if ((self->dirty || !self->sock) && s_client_open(self) < 0)
+        goto out;
+    rc = s_client_send(self, service, self->rid, deadline_txt, packed, len);
+    self->dirty = true; /* clean again once its reply is taken */
+out:
+    free(packed);
+    if (rc != 0)
+        self->rid[0] = '\0';
+    return rc;
+}
+
+void *rpc_client_socket(rpc_client_t *self)
+{
+    return self ? self->sock : NULL;
+}
+
+Lz__Envelope *rpc_client_take(rpc_client_t *self)
+{
+    if (!self || !self->sock || !self->rid[0])
+        return NULL;
+    Lz__Envelope *reply = NULL;
+    for (int i = 0; i < S_DRAIN_MAX && !reply; i++) {
+        s_frames_t m;
+        if (s_frames_recv(self->sock, &m, ZMQ_DONTWAIT) < 0)
+            break;
+        reply = s_client_accept(&m, self->rid);
+        s_frames_close(&m);
+    }
+    if (reply) {
+        self->rid[0] = '\0';
+        self->dirty = false;
+    }
+    return reply;
+}
+
 /* ---- worker ----------------------------------------------------------- */
 
 /* A request held for a batch. */
@@ -494,10 +562,35 @@ typedef struct {
 } s_item_t;
 
 typedef struct {
-    s_item_t *items; /* batch_max of them, allocated when the loop starts */
+    s_item_t *items; /* batch_cap of them, allocated when the loop starts */
     size_t n;
     int64_t first_at; /* mono ms when items[0] arrived */
 } s_batch_t;
+
+/*
+ * A lane: a thread that runs batch functions with a context of its own.
+ * The loop hands it a job under mu (state S_LANE_BUSY), the lane fills the
+ * replies, sets S_LANE_DONE and writes its index to the done pipe; the
+ * loop sends the replies and sets it S_LANE_IDLE again.  Only the loop's
+ * thread touches the socket.
+ */
+enum { S_LANE_IDLE, S_LANE_BUSY, S_LANE_DONE };
+
+typedef struct s_lane_s {
+    struct rpc_worker_s *worker;
+    int index;
+    void *ctx;
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int state; /* under mu */
+    bool quit; /* under mu */
+    size_t method;
+    s_item_t *items; /* batch_max of them */
+    size_t n;
+    rpc_reply_t *reps;
+} s_lane_t;
 
 struct rpc_worker_s {
     char *endpoint;
@@ -519,6 +612,13 @@ struct rpc_worker_s {
     int64_t heartbeat_at;
     int64_t timer_at;
     s_batch_t *batches; /* one per method; used by batch methods only */
+    size_t batch_cap;   /* items each batch can hold: batch_max, or credit with lanes */
+    int nlanes;         /* > 0: batch methods run on lane threads */
+    int lane_min;       /* batch size that may start while another lane is busy */
+    rpc_lane_new_fn *lane_new;
+    rpc_lane_free_fn *lane_free;
+    struct s_lane_s *lanes;
+    int done_pipe[2]; /* lanes write their index when their batch is answered */
     atomic_int stop;
     uint64_t served, dropped;
 };
@@ -547,6 +647,7 @@ rpc_worker_t *rpc_worker_new(const char *broker_endpoint, const char *service,
     self->heartbeat_ms = S_HEARTBEAT_MS_DEF;
     self->frame_max = RPC_FRAME_MAX_DEFAULT;
     self->batches = xcalloc(nmethods ? nmethods : 1, sizeof *self->batches);
+    self->done_pipe[0] = self->done_pipe[1] = -1;
     return self;
 }
 
@@ -581,6 +682,15 @@ void rpc_worker_set_batch(rpc_worker_t *self, int batch_max, int wait_ms)
 {
     self->batch_max = batch_max < 1 ? 1 : batch_max > S_CREDIT_MAX ? S_CREDIT_MAX : batch_max;
     self->batch_wait_ms = wait_ms < 0 ? 0 : wait_ms;
+}
+
+void rpc_worker_set_lanes(rpc_worker_t *self, int lanes, int lane_min, rpc_lane_new_fn *lane_new,
+                          rpc_lane_free_fn *lane_free)
+{
+    self->nlanes = lanes > 1 && lane_new ? (lanes > S_LANES_MAX ? S_LANES_MAX : lanes) : 0;
+    self->lane_min = lane_min < 1 ? 1 : lane_min;
+    self->lane_new = lane_new;
+    self->lane_free = lane_free;
 }
 
 void rpc_worker_set_timer(rpc_worker_t *self, int interval_ms, rpc_timer_fn *fn)
@@ -730,12 +840,9 @@ static void s_worker_ping(rpc_worker_t *self, const uint8_t *tag, size_t tag_len
     rpc_reply_clear(&rep);
 }
 
-/* Hand the gathered requests of method i to its batch function and answer them. */
-static void s_worker_flush(rpc_worker_t *self, size_t i)
+/* Drop the requests of b whose deadline passed; keep the others in order. */
+static void s_batch_drop_late(rpc_worker_t *self, s_batch_t *b)
 {
-    s_batch_t *b = &self->batches[i];
-    if (b->n == 0)
-        return;
     int64_t now_ms = clock_now_ms();
     size_t k = 0;
     for (size_t j = 0; j < b->n; j++) {
@@ -749,33 +856,238 @@ static void s_worker_flush(rpc_worker_t *self, size_t i)
             b->items[k] = *it;
         k++;
     }
-    b->n = 0;
-    if (k == 0)
-        return;
-    const Lz__Envelope **reqs = xmalloc(k * sizeof *reqs);
-    rpc_reply_t *reps = xcalloc(k, sizeof *reps);
-    for (size_t j = 0; j < k; j++)
-        reqs[j] = b->items[j].env;
-    log_debug("batch of %zu %s requests", k, self->methods[i].method);
-    self->methods[i].batch(self->ctx, k, (const Lz__Envelope *const *)reqs, reps);
+    b->n = k;
+}
+
+/* Send the k replies of a batch and release its requests. */
+static void s_batch_answer(rpc_worker_t *self, s_item_t *items, rpc_reply_t *reps, size_t k)
+{
     for (size_t j = 0; j < k; j++) {
-        s_item_t *it = &b->items[j];
+        s_item_t *it = &items[j];
         s_worker_reply(self, it->tag, it->tag_len, it->rid, &reps[j]);
         rpc_reply_clear(&reps[j]);
         rpc_envelope_free(&it->env);
     }
+}
+
+/* Run the batch function of method i on k requests in the loop and answer them. */
+static void s_batch_run(rpc_worker_t *self, size_t i, s_item_t *items, size_t k)
+{
+    const Lz__Envelope **reqs = xmalloc(k * sizeof *reqs);
+    rpc_reply_t *reps = xcalloc(k, sizeof *reps);
+    for (size_t j = 0; j < k; j++)
+        reqs[j] = items[j].env;
+    log_debug("batch of %zu %s requests", k, self->methods[i].method);
+    self->methods[i].batch(self->ctx, k, (const Lz__Envelope *const *)reqs, reps);
+    s_batch_answer(self, items, reps, k);
     free(reqs);
     free(reps);
+}
+
+static void *s_lane_main(void *arg)
+{
+    s_lane_t *l = arg;
+    rpc_worker_t *w = l->worker;
+    const Lz__Envelope **reqs = xcalloc((size_t)w->batch_max, sizeof *reqs);
+    pthread_mutex_lock(&l->mu);
+    for (;;) {
+        while (l->state != S_LANE_BUSY && !l->quit)
+            pthread_cond_wait(&l->cv, &l->mu);
+        if (l->quit)
+            break;
+        pthread_mutex_unlock(&l->mu);
+        for (size_t j = 0; j < l->n; j++)
+            reqs[j] = l->items[j].env;
+        log_debug("lane %d: batch of %zu %s requests", l->index, l->n,
+                  w->methods[l->method].method);
+        w->methods[l->method].batch(l->ctx, l->n, (const Lz__Envelope *const *)reqs, l->reps);
+        pthread_mutex_lock(&l->mu);
+        l->state = S_LANE_DONE;
+        uint8_t idx = (uint8_t)l->index;
+        while (write(w->done_pipe[1], &idx, 1) < 0 && errno == EINTR)
+            ;
+    }
+    pthread_mutex_unlock(&l->mu);
+    free(reqs);
+    return NULL;
+}
+
+/* Start the lanes (once, when the loop starts); 0, or -1 when none could start. */
+static int s_lanes_start(rpc_worker_t *self)
+{
+    if (self->nlanes == 0 || self->lanes)
+        return 0;
+    if (pipe(self->done_pipe) != 0) {
+        log_error("could not make the lanes' pipe: %s", strerror(errno));
+        return -1;
+    }
+    /* the loop reads until the pipe is empty: never block there */
+    fcntl(self->done_pipe[0], F_SETFL, fcntl(self->done_pipe[0], F_GETFL) | O_NONBLOCK);
+    self->lanes = xcalloc((size_t)self->nlanes, sizeof *self->lanes);
+    int started = 0;
+    for (int i = 0; i < self->nlanes; i++) {
+        s_lane_t *l = &self->lanes[i];
+        l->worker = self;
+        l->index = i;
+        l->items = xcalloc((size_t)self->batch_max, sizeof *l->items);
+        l->reps = xcalloc((size_t)self->batch_max, sizeof *l->reps);
+        pthread_mutex_init(&l->mu, NULL);
+        pthread_cond_init(&l->cv, NULL);
+        l->ctx = self->lane_new(self->ctx, i);
+        if (!l->ctx) {
+            log_error("%s worker: lane %d has no context; it stays idle", self->service, i);
+            continue;
+        }
+        l->started = pthread_create(&l->thread, NULL, s_lane_main, l) == 0;
+        started += l->started;
+    }
+    return started > 0 ? 0 : -1;
+}
+
+/* Answer what a lane finished and make it idle again. */
+static void s_lane_finish(rpc_worker_t *self, s_lane_t *l)
+{
+    pthread_mutex_lock(&l->mu);
+    bool done = l->state == S_LANE_DONE;
+    pthread_mutex_unlock(&l->mu);
+    if (!done)
+        return;
+    s_batch_answer(self, l->items, l->reps, l->n);
+    l->n = 0;
+    pthread_mutex_lock(&l->mu);
+    l->state = S_LANE_IDLE;
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* Read the done pipe and answer every lane it names. */
+static void s_lanes_reap(rpc_worker_t *self)
+{
+    uint8_t idx[64];
+    ssize_t n;
+    while ((n = read(self->done_pipe[0], idx, sizeof idx)) > 0)
+        for (ssize_t j = 0; j < n; j++)
+            if (idx[j] < self->nlanes)
+                s_lane_finish(self, &self->lanes[idx[j]]);
+}
+
+/* The first idle lane (NULL: none) and how many are busy. */
+static s_lane_t *s_lane_idle(rpc_worker_t *self, int *busy)
+{
+    s_lane_t *idle = NULL;
+    *busy = 0;
+    for (int i = 0; i < self->nlanes; i++) {
+        s_lane_t *l = &self->lanes[i];
+        if (!l->started)
+            continue;
+        pthread_mutex_lock(&l->mu);
+        int st = l->state;
+        pthread_mutex_unlock(&l->mu);
+        if (st == S_LANE_IDLE && !idle)
+            idle = l;
+        else if (st != S_LANE_IDLE)
+            (*busy)++;
+    }
+    return idle;
+}
+
+/* Wait for every busy lane, answer them, stop the threads and free the lanes. */
+static void s_lanes_stop(rpc_worker_t *self)
+{
+    if (!self->lanes)
+        return;
+    for (int i = 0; i < self->nlanes; i++) {
+        s_lane_t *l = &self->lanes[i];
+        pthread_mutex_lock(&l->mu);
+        while (l->state == S_LANE_BUSY) {
+            pthread_mutex_unlock(&l->mu);
+            clock_sleep_ms(1);
+            pthread_mutex_lock(&l->mu);
+        }
+        l->quit = true;
+        pthread_cond_signal(&l->cv);
+        pthread_mutex_unlock(&l->mu);
+        if (self->sock)
+            s_lane_finish(self, l);
+        if (l->started)
+            pthread_join(l->thread, NULL);
+        for (size_t j = 0; j < l->n; j++) {
+            rpc_reply_clear(&l->reps[j]);
+            rpc_envelope_free(&l->items[j].env);
+        }
+        if (l->ctx && self->lane_free)
+            self->lane_free(l->ctx);
+        pthread_mutex_destroy(&l->mu);
+        pthread_cond_destroy(&l->cv);
+        free(l->items);
+        free(l->reps);
+    }
+    free(self->lanes);
+    self->lanes = NULL;
+    close(self->done_pipe[0]);
+    close(self->done_pipe[1]);
+    self->done_pipe[0] = self->done_pipe[1] = -1;
+}
+
+/*
+ * Hand the gathered requests of method i to its batch function and answer
+ * them: in the loop, or with lanes to the first idle lane (at most
+ * batch_max; the rest wait for the next).  With lanes a batch waits while
+ * no lane is idle, and while another lane is busy and it holds fewer than
+ * lane_min requests (unless force), so batches stay large.
+ */
+static void s_worker_flush(rpc_worker_t *self, size_t i, bool force)
+{
+    s_batch_t *b = &self->batches[i];
+    if (b->n == 0)
+        return;
+    if (!self->lanes) {
+        s_batch_drop_late(self, b);
+        size_t k = b->n;
+        b->n = 0;
+        if (k > 0)
+            s_batch_run(self, i, b->items, k);
+        return;
+    }
+    int busy;
+    s_lane_t *l = s_lane_idle(self, &busy);
+    if (!l || (busy > 0 && !force && b->n < (size_t)self->lane_min))
+        return;
+    s_batch_drop_late(self, b);
+    size_t k = b->n < (size_t)self->batch_max ? b->n : (size_t)self->batch_max;
+    if (k == 0)
+        return;
+    memcpy(l->items, b->items, k * sizeof *b->items);
+    memmove(b->items, b->items + k, (b->n - k) * sizeof *b->items);
+    b->n -= k;
+    if (b->n)
+        b->first_at = clock_mono_ms();
+    l->method = i;
+    l->n = k;
+    pthread_mutex_lock(&l->mu);
+    l->state = S_LANE_BUSY;
+    pthread_cond_signal(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* True when batch i could go now: it waited long enough and, with lanes,
+ * one is idle and it may start beside the busy ones. */
+static bool s_batch_ready(rpc_worker_t *self, size_t i, int64_t now)
+{
+    s_batch_t *b = &self->batches[i];
+    if (!b->n || now < b->first_at + self->batch_wait_ms)
+        return false;
+    if (!self->lanes)
+        return true;
+    int busy;
+    return s_lane_idle(self, &busy) && (busy == 0 || b->n >= (size_t)self->lane_min);
 }
 
 /* Flush every batch that is due at now (all of them when all is true). */
 static void s_worker_flush_due(rpc_worker_t *self, int64_t now, bool all)
 {
-    for (size_t i = 0; i < self->nmethods; i++) {
-        s_batch_t *b = &self->batches[i];
-        if (b->n && (all || now >= b->first_at + self->batch_wait_ms))
-            s_worker_flush(self, i);
-    }
+    for (size_t i = 0; i < self->nmethods; i++)
+        if (self->batches[i].n && (all || s_batch_ready(self, i, now)))
+            s_worker_flush(self, i, all);
 }
 
 /* REQUEST: [""][LZW01][0x02][tag][request id][deadline][envelope] */
@@ -841,6 +1153,13 @@ static void s_worker_request(rpc_worker_t *self, s_frames_t *m)
         return;
     }
     s_batch_t *b = &self->batches[i];
+    if (b->n >= self->batch_cap) {
+        /* only when the broker hands out more than the credit */
+        s_worker_error(self, tag, tag_len, rid, LZ__STATUS__UNAVAILABLE, NULL,
+                       "worker busy, retry");
+        rpc_envelope_free(&env);
+        return;
+    }
     s_item_t *it = &b->items[b->n];
     memcpy(it->tag, tag, tag_len);
     it->tag_len = tag_len;
@@ -850,7 +1169,7 @@ static void s_worker_request(rpc_worker_t *self, s_frames_t *m)
     if (b->n++ == 0)
         b->first_at = clock_mono_ms();
     if (b->n >= (size_t)self->batch_max)
-        s_worker_flush(self, i);
+        s_worker_flush(self, i, false);
 }
 
 static void s_worker_message(rpc_worker_t *self, s_frames_t *m)
@@ -885,9 +1204,16 @@ static int64_t s_min64(int64_t a, int64_t b)
 
 int rpc_worker_run(rpc_worker_t *self)
 {
+    if (self->nlanes && s_lanes_start(self) != 0) {
+        s_lanes_stop(self);
+        self->nlanes = 0;
+    }
+    self->batch_cap = (size_t)self->batch_max;
+    if (self->lanes && (size_t)self->credit > self->batch_cap)
+        self->batch_cap = (size_t)self->credit;
     for (size_t i = 0; i < self->nmethods; i++)
         if (self->methods[i].batch && !self->batches[i].items)
-            self->batches[i].items = xcalloc((size_t)self->batch_max, sizeof(s_item_t));
+            self->batches[i].items = xcalloc(self->batch_cap, sizeof(s_item_t));
     self->started_at = clock_mono_ms();
     if (s_worker_connect(self) < 0)
         return -1;
@@ -904,10 +1230,11 @@ int rpc_worker_run(rpc_worker_t *self)
         if (self->timer_fn && self->timer_ms > 0)
             wake = s_min64(wake, self->timer_at);
         for (size_t i = 0; i < self->nmethods; i++)
-            if (self->batches[i].n)
+            if (self->batches[i].n && (!self->lanes || s_batch_ready(self, i, INT64_MAX)))
                 wake = s_min64(wake, self->batches[i].first_at + self->batch_wait_ms);
-        zmq_pollitem_t item = {self->sock, 0, ZMQ_POLLIN, 0};
-        int n = zmq_poll(&item, 1, wake > now ? (long)(wake - now) : 0);
+        zmq_pollitem_t items[2] = {{self->sock, 0, ZMQ_POLLIN, 0},
+                                   {NULL, self->done_pipe[0], ZMQ_POLLIN, 0}};
+        int n = zmq_poll(items, self->lanes ? 2 : 1, wake > now ? (long)(wake - now) : 0);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -915,7 +1242,9 @@ int rpc_worker_run(rpc_worker_t *self)
             rc = -1;
             break;
         }
-        if (n > 0) {
+        if (self->lanes && (items[1].revents & ZMQ_POLLIN))
+            s_lanes_reap(self);
+        if (items[0].revents & ZMQ_POLLIN) {
             for (int i = 0; i < S_DRAIN_MAX; i++) {
                 s_frames_t m;
                 if (s_frames_recv(self->sock, &m, ZMQ_DONTWAIT) < 0)
@@ -945,6 +1274,7 @@ int rpc_worker_run(rpc_worker_t *self)
             self->timer_at = clock_mono_ms() + self->timer_ms;
         }
     }
+    s_lanes_stop(self); /* busy lanes finish and are answered; what waits runs below */
     if (self->zsock) {
         s_worker_flush_due(self, 0, true);
         s_worker_send_cmd(self, RPC_W_DISCONNECT, false);

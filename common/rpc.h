@@ -88,6 +88,20 @@ Lz__Envelope *rpc_call_msg(rpc_client_t *self, const char *service, const char *
                            const char *request_id, const Lz__Caller *caller,
                            const ProtobufCMessage *msg, int timeout_ms);
 
+/*
+ * Without waiting, for callers that drive many clients from one loop: send
+ * req as rpc_client_call would (a fresh socket when the last request was
+ * never answered), then poll rpc_client_socket for ZMQ_POLLIN and call
+ * rpc_client_take, which returns the reply to that request (caller frees)
+ * or NULL when none has arrived yet; replies to anything else are dropped.
+ * There is no resending: a caller that gives up sends again, with the same
+ * request id to make it a retry.  0 or -1 (logged).
+ */
+int rpc_client_send(rpc_client_t *self, const char *service, const Lz__Envelope *req,
+                    int timeout_ms);
+/* The libzmq socket of the last send (NULL before one), for zmq_poll. */
+void *rpc_client_socket(rpc_client_t *self);
+Lz__Envelope *rpc_client_take(rpc_client_t *self);
 void rpc_envelope_free(Lz__Envelope **env_p);
 
 /* Unpack env's payload as a message of type desc; NULL when it does not parse.
@@ -150,6 +164,23 @@ void rpc_worker_set_heartbeat(rpc_worker_t *self, int interval_ms);
 /* Largest request envelope served (default RPC_FRAME_MAX_DEFAULT); bigger
  * ones are answered TOO_LARGE unread. */
 void rpc_worker_set_frame_max(rpc_worker_t *self, size_t frame_max);
+/* A lane's context, made for lane (0..lanes-1) from the worker's ctx when
+ * the loop starts (NULL: that lane stays idle), freed when it stops. */
+typedef void *(rpc_lane_new_fn)(void *ctx, int lane);
+typedef void(rpc_lane_free_fn)(void *lane_ctx);
+/*
+ * Run batch methods on `lanes` threads, each with a context of its own (its
+ * own database connections), so the worker gathers the next batch while
+ * earlier ones are written: pipelined group commit.  A gathered batch goes
+ * to an idle lane at once when no lane is busy; while one is busy it waits
+ * until it holds lane_min requests or a lane comes free, so batches stay
+ * large.  The batch function then gets the lane's context, not the
+ * worker's, and runs concurrently with plain methods and the timer.  The
+ * credit should cover lanes x batch_max.  lanes <= 1: batches run in the
+ * loop (the default).  Call before rpc_worker_run.
+ */
+void rpc_worker_set_lanes(rpc_worker_t *self, int lanes, int lane_min, rpc_lane_new_fn *lane_new,
+                          rpc_lane_free_fn *lane_free);
 /* Run fn every interval_ms from the loop (housekeeping: relays, sweeps). */
 void rpc_worker_set_timer(rpc_worker_t *self, int interval_ms, rpc_timer_fn *fn);
 /* Serve until SIGINT/SIGTERM (or rpc_worker_stop); 0 on a clean stop. */

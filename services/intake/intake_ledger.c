@@ -198,6 +198,34 @@ static const char s_mark_lua[] =
     "end "
     "return old";
 
+/*
+ * The same for a group: KEYS are (done bitmap, counters) pairs, ARGV four
+ * per record as above.  Each record's bit is set first; the counters of
+ * those that were new are summed per key and field and written with one
+ * HINCRBY each.  Returns the old bits, in order.
+ */
+static const char s_mark_many_lua[] =
+    "local olds, sums, order = {}, {}, {} "
+    "for i = 1, #KEYS / 2 do "
+    "  local a = 4 * (i - 1) "
+    "  local old = redis.call('SETBIT', KEYS[2 * i - 1], ARGV[a + 1], 1) "
+    "  olds[i] = old "
+    "  if old == 0 then "
+    "    local key, n = KEYS[2 * i], tonumber(ARGV[a + 3]) "
+    "    local t = sums[key] "
+    "    if not t then t = {}; sums[key] = t; order[#order + 1] = key end "
+    "    for code in string.gmatch(ARGV[a + 4], '[^,]+') do "
+    "      local f = code .. ':submitted' t[f] = (t[f] or 0) + 1 "
+    "      if ARGV[a + 2] == '1' then f = code .. ':late' t[f] = (t[f] or 0) + 1 end "
+    "      if n > 0 then f = code .. ':problems' t[f] = (t[f] or 0) + n end "
+    "    end "
+    "  end "
+    "end "
+    "for _, key in ipairs(order) do "
+    "  for f, v in pairs(sums[key]) do redis.call('HINCRBY', key, f, v) end "
+    "end "
+    "return olds";
+
 /* Write code and its ancestors, comma-separated, into out. */
 static void s_region_chain(const char *code, char *out, size_t len)
 {
@@ -251,7 +279,7 @@ int ledger_cache_mark(rds_t *rds, int64_t business_id, const char *region_code, 
 /* Load the mark script; its SHA1 into sha (41 bytes).  0 or -1. */
 static int s_mark_sha(rds_t *rds, char sha[41])
 {
-    redisReply *r = rds_cmd(rds, "SCRIPT LOAD %s", s_mark_lua);
+    redisReply *r = rds_cmd(rds, "SCRIPT LOAD %s", s_mark_many_lua);
     int rc = r && r->type == REDIS_REPLY_STRING && r->len == 40 ? 0 : -1;
     if (rc == 0)
         snprintf(sha, 41, "%s", r->str);
@@ -408,7 +436,24 @@ typedef struct {
 } s_list_t;
 
 #define S_LISTS_MAX 32
-static s_list_t s_lists[S_LISTS_MAX];
+/* One cache per intake_t (the worker's and each lane's): no locks. */
+struct ledger_lists_s {
+    s_list_t l[S_LISTS_MAX];
+};
+
+void ledger_lists_free(ledger_lists_t **lists_p)
+{
+    if (!lists_p || !*lists_p)
+        return;
+    for (size_t i = 0; i < S_LISTS_MAX; i++) {
+        s_list_t *l = &(*lists_p)->l[i];
+        for (size_t j = 0; j < l->n; j++)
+            free((char *)l->defs[j].code);
+        free(l->defs);
+    }
+    free(*lists_p);
+    *lists_p = NULL;
+}
 
 static void s_fail(s_sub_t *s, Lz__Status st, const char *field, const char *msg)
 {
@@ -420,6 +465,9 @@ static void s_fail(s_sub_t *s, Lz__Status st, const char *field, const char *msg
  * database failure. */
 static s_list_t *s_checklist(intake_t *self, const char *type, const char *kind, int64_t id)
 {
+    if (!self->lists)
+        self->lists = xcalloc(1, sizeof *self->lists);
+    s_list_t *s_lists = self->lists->l;
     s_list_t *l = NULL;
     for (size_t i = 0; i < S_LISTS_MAX && !l; i++)
         if (s_lists[i].id && strcmp(s_lists[i].type, type) == 0 &&
@@ -1255,9 +1303,9 @@ static int s_write_fast(intake_t *self, int64_t now, s_sub_t *subs, const size_t
 }
 
 /*
- * After COMMIT: the Redis marks of the inserted records, one pipeline of
- * EVALSHA for the batch; a record the pipeline could not mark (a broken
- * connection, the script not loaded) is marked alone with EVAL.
+ * After COMMIT: the Redis marks of the inserted records, one EVALSHA of the
+ * group script for the batch; when it fails (a broken connection, the
+ * script not loaded) each record is marked alone with EVAL.
  */
 static void s_mark_inserted(intake_t *self, s_sub_t *subs, const size_t *idx, size_t k)
 {
@@ -1265,36 +1313,55 @@ static void s_mark_inserted(intake_t *self, s_sub_t *subs, const size_t *idx, si
         return;
     if (!self->mark_sha[0] && s_mark_sha(self->rds, self->mark_sha) != 0)
         self->mark_sha[0] = '\0';
-    bool *sent = xcalloc(k ? k : 1, sizeof *sent), *done = xcalloc(k ? k : 1, sizeof *done);
-    for (size_t j = 0; self->mark_sha[0] && j < k; j++) {
+    size_t m = 0;
+    for (size_t j = 0; j < k; j++)
+        m += subs[idx[j]].outcome == W_INSERTED;
+    if (m == 0)
+        return;
+    /* argv: EVALSHA sha numkeys, 2 keys and 4 args per record */
+    size_t argc = 3 + 6 * m;
+    const char **argv = xcalloc(argc, sizeof *argv);
+    char **owned = xcalloc(6 * m, sizeof *owned);
+    char nkeys[24];
+    snprintf(nkeys, sizeof nkeys, "%zu", 2 * m);
+    argv[0] = "EVALSHA";
+    argv[1] = self->mark_sha;
+    argv[2] = nkeys;
+    size_t r = 0;
+    for (size_t j = 0; j < k; j++) {
         s_sub_t *s = &subs[idx[j]];
         if (s->outcome != W_INSERTED)
             continue;
         char chain[6 * (REGION_CODE_LEN + 1) + 1];
         s_region_chain(s->region, chain, sizeof chain);
-        if (rds_append(self->rds, "EVALSHA %s 2 lz:done:%s:%s lz:cnt:%s:%s %lld %d %d %s",
-                       self->mark_sha, s->in->kind, s->in->period, s->in->kind, s->in->period,
-                       (long long)s->in->business_id, s->late ? 1 : 0, s->failed, chain) != 0)
-            break;
-        sent[j] = true;
+        owned[6 * r] = xasprintf("lz:done:%s:%s", s->in->kind, s->in->period);
+        owned[6 * r + 1] = xasprintf("lz:cnt:%s:%s", s->in->kind, s->in->period);
+        owned[6 * r + 2] = xasprintf("%" PRId64, s->in->business_id);
+        owned[6 * r + 3] = xstrdup(s->late ? "1" : "0");
+        owned[6 * r + 4] = xasprintf("%d", s->failed);
+        owned[6 * r + 5] = xstrdup(chain);
+        argv[3 + 2 * r] = owned[6 * r];
+        argv[4 + 2 * r] = owned[6 * r + 1];
+        for (int a = 0; a < 4; a++)
+            argv[3 + 2 * m + 4 * r + (size_t)a] = owned[6 * r + 2 + (size_t)a];
+        r++;
     }
-    for (size_t j = 0; j < k; j++) {
-        if (!sent[j])
-            continue;
-        redisReply *r = rds_get_reply(self->rds);
-        done[j] = r && r->type == REDIS_REPLY_INTEGER;
-        if (!done[j])
-            self->mark_sha[0] = '\0'; /* load the script again next time */
-        rds_free(&r);
+    redisReply *rep = self->mark_sha[0] ? rds_cmd_argv(self->rds, (int)argc, argv, NULL) : NULL;
+    bool done = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == m;
+    rds_free(&rep);
+    if (!done) {
+        self->mark_sha[0] = '\0'; /* load the script again next time */
+        for (size_t j = 0; j < k; j++) {
+            s_sub_t *s = &subs[idx[j]];
+            if (s->outcome == W_INSERTED)
+                ledger_cache_mark(self->rds, s->in->business_id, s->region, s->in->kind,
+                                  s->in->period, s->late, s->failed);
+        }
     }
-    for (size_t j = 0; j < k; j++) {
-        s_sub_t *s = &subs[idx[j]];
-        if (s->outcome == W_INSERTED && !done[j])
-            ledger_cache_mark(self->rds, s->in->business_id, s->region, s->in->kind, s->in->period,
-                              s->late, s->failed);
-    }
-    free(sent);
-    free(done);
+    for (size_t i = 0; i < 6 * m; i++)
+        free(owned[i]);
+    free(owned);
+    free(argv);
 }
 
 void intake_submit_records(void *ctx, size_t n, const Lz__Envelope *const *reqs, rpc_reply_t *reps)

@@ -99,6 +99,11 @@ int ledger_check_problems(Lz__RecordItem *const *items, size_t nitems,
 /* Returns the problem of in that names item code, or NULL. */
 const Lz__RecordProblem *ledger_problem_for(const Lz__SubmitRecordRequest *in, const char *code);
 
+/* The checklist items a worker (or lane) keeps, by type and kind; freed with
+ * its intake_t. */
+typedef struct ledger_lists_s ledger_lists_t;
+void ledger_lists_free(ledger_lists_t **lists_p);
+
 /* ---- handlers (intake_ledger.c); ctx is the intake_t ------------------- */
 
 void intake_submit_records(void *ctx, size_t n, const Lz__Envelope *const *reqs, rpc_reply_t *reps);

@@ -7,6 +7,7 @@
 #include "intake_checklist.h"
 #include "intake_visit.h"
 #include "log.h"
+#include "mem.h"
 #include "outbox.h"
 
 #include <inttypes.h>
@@ -15,11 +16,16 @@
 #include <string.h>
 
 const cfg_spec_t intake_spec[] = {
-    {"LZ_INTAKE_CREDIT", CFG_INT, "64", 1, 4096, false, "requests a worker takes at once"},
+    {"LZ_INTAKE_CREDIT", CFG_INT, "128", 1, 4096, false,
+     "requests a worker takes at once (cover lanes x batch)"},
     {"LZ_RELAY_BATCH", CFG_INT, "500", 1, 100000, false, "outbox events relayed per round"},
     {"LZ_INTAKE_RELAY_THREAD", CFG_INT, "1", 0, 1, false,
      "1: relay the outbox on a thread of its own; 0: in the worker's timer"},
     {"LZ_INTAKE_BATCH", CFG_INT, "64", 1, 4096, false, "records written in one group commit"},
+    {"LZ_INTAKE_LANES", CFG_INT, "2", 1, 16, false,
+     "threads writing groups of records at once, each on its own connections (1: the worker's)"},
+    {"LZ_INTAKE_LANE_MIN", CFG_INT, "16", 1, 4096, false,
+     "records a group needs to start while another lane is writing"},
     {"LZ_INTAKE_BATCH_WAIT_MS", CFG_INT, "2", 0, 1000, false,
      "longest wait for more records to join a group"},
     {"LZ_LEDGER_GRACE_S", CFG_INT, "0", 0, 604800, false, "grace after a period's end, seconds"},
@@ -120,17 +126,52 @@ static void s_housekeeping(void *ctx, int64_t now_ms)
     }
 }
 
+/* Settings of an intake_t from cfg (no connections). */
+static void s_settings(intake_t *self, const cfg_t *cfg)
+{
+    memset(self, 0, sizeof *self);
+    self->cfg = cfg;
+    self->relay_batch = (int)cfg_int(cfg, "LZ_RELAY_BATCH");
+    self->rules.grace_s = cfg_int(cfg, "LZ_LEDGER_GRACE_S");
+    self->rules.late_days[0] = (int)cfg_int(cfg, "LZ_LEDGER_LATE_DAYS_DAILY");
+    self->rules.late_days[1] = (int)cfg_int(cfg, "LZ_LEDGER_LATE_DAYS_WEEKLY");
+    self->rules.late_days[2] = (int)cfg_int(cfg, "LZ_LEDGER_LATE_DAYS_MONTHLY");
+    self->clock_offset_s = cfg_int(cfg, "LZ_CLOCK_OFFSET_S");
+    self->visit_max_age_days = (int)cfg_int(cfg, "LZ_VISIT_MAX_AGE_DAYS");
+}
+
+/* A lane: the worker's settings on connections of its own. */
+static void *s_lane_new(void *ctx, int lane)
+{
+    const intake_t *w = ctx;
+    intake_t *self = xmalloc(sizeof *self);
+    s_settings(self, w->cfg);
+    self->pg = pg_connect(cfg_str(w->cfg, "LZ_PG_URL"), 60, 500);
+    self->rds =
+        rds_connect(cfg_str(w->cfg, "LZ_REDIS_HOST"), (int)cfg_int(w->cfg, "LZ_REDIS_PORT"), 2000);
+    if (!self->pg || !self->rds) {
+        log_error("intake lane %d could not connect", lane);
+        rds_destroy(&self->rds);
+        pg_destroy(&self->pg);
+        free(self);
+        return NULL;
+    }
+    return self;
+}
+
+static void s_lane_free(void *ctx)
+{
+    intake_t *self = ctx;
+    ledger_lists_free(&self->lists);
+    rds_destroy(&self->rds);
+    pg_destroy(&self->pg);
+    free(self);
+}
+
 int intake_run(const cfg_t *cfg)
 {
     intake_t self;
-    memset(&self, 0, sizeof self);
-    self.relay_batch = (int)cfg_int(cfg, "LZ_RELAY_BATCH");
-    self.rules.grace_s = cfg_int(cfg, "LZ_LEDGER_GRACE_S");
-    self.rules.late_days[0] = (int)cfg_int(cfg, "LZ_LEDGER_LATE_DAYS_DAILY");
-    self.rules.late_days[1] = (int)cfg_int(cfg, "LZ_LEDGER_LATE_DAYS_WEEKLY");
-    self.rules.late_days[2] = (int)cfg_int(cfg, "LZ_LEDGER_LATE_DAYS_MONTHLY");
-    self.clock_offset_s = cfg_int(cfg, "LZ_CLOCK_OFFSET_S");
-    self.visit_max_age_days = (int)cfg_int(cfg, "LZ_VISIT_MAX_AGE_DAYS");
+    s_settings(&self, cfg);
     self.pg = pg_connect(cfg_str(cfg, "LZ_PG_URL"), 60, 500);
     if (!self.pg)
         return 1;
@@ -145,6 +186,8 @@ int intake_run(const cfg_t *cfg)
     rpc_worker_set_timer(worker, 200, s_housekeeping);
     rpc_worker_set_batch(worker, (int)cfg_int(cfg, "LZ_INTAKE_BATCH"),
                          (int)cfg_int(cfg, "LZ_INTAKE_BATCH_WAIT_MS"));
+    rpc_worker_set_lanes(worker, (int)cfg_int(cfg, "LZ_INTAKE_LANES"),
+                         (int)cfg_int(cfg, "LZ_INTAKE_LANE_MIN"), s_lane_new, s_lane_free);
     s_relay_t relay = {.pg_url = cfg_str(cfg, "LZ_PG_URL"),
                        .redis_host = cfg_str(cfg, "LZ_REDIS_HOST"),
                        .redis_port = (int)cfg_int(cfg, "LZ_REDIS_PORT"),
@@ -160,6 +203,7 @@ int intake_run(const cfg_t *cfg)
         pthread_join(relay.thread, NULL);
     }
     rpc_worker_destroy(&worker);
+    ledger_lists_free(&self.lists);
     rds_destroy(&self.rds);
     pg_destroy(&self.pg);
     return rc == 0 ? 0 : 1;

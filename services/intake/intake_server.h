@@ -1,8 +1,9 @@
 /*
  * intake_server.h - the intake service: registry, ledgers, visits.
  *
- * One intake_t per worker process: its database and Redis connections and
- * the method table it serves through the broker.  Handlers live in one
+ * One intake_t per worker process, and one more per lane (LZ_INTAKE_LANES:
+ * the threads that write groups of records while the worker gathers the
+ * next): database and Redis connections, settings, checklist cache.  Handlers live in one
  * module per concern (intake_registry.c, ...); this file ties them to the
  * worker loop and runs housekeeping (outbox relay, partitions) on a timer.
  */
@@ -25,6 +26,8 @@ typedef struct {
     int64_t clock_offset_s; /* LZ_CLOCK_OFFSET_S: test/demo only, added to the clock */
     char mark_sha[41];      /* SHA1 of the Redis mark script once loaded (intake_ledger.c) */
     bool relay_thread;      /* LZ_INTAKE_RELAY_THREAD: the outbox relay runs on its own thread */
+    ledger_lists_t *lists;  /* checklist items, loaded on first use (intake_ledger.c) */
+    const cfg_t *cfg;       /* where lanes find their connections */
 } intake_t;
 
 /* The settings intake reads, common ones included. */

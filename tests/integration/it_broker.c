@@ -104,6 +104,31 @@ static pid_t s_spawn_worker(const char *name, const char *service, const char *c
     return s_spawn(name, argv);
 }
 
+/* A batch worker whose batches run on 2 lanes (lane_min 1). */
+static pid_t s_spawn_lanes(const char *name, const char *service, const char *credit,
+                           const char *batch, const char *delay_us)
+{
+    char *argv[] = {s_worker_bin,
+                    S_ENDPOINT,
+                    (char *)service,
+                    "-h",
+                    S_HEARTBEAT,
+                    "-c",
+                    (char *)credit,
+                    "-b",
+                    (char *)batch,
+                    "-w",
+                    "0",
+                    "-d",
+                    (char *)delay_us,
+                    "-L",
+                    "2",
+                    "-m",
+                    "1",
+                    NULL};
+    return s_spawn(name, argv);
+}
+
 static void s_forget(pid_t pid)
 {
     for (int i = 0; i < s_nchildren; i++) {
@@ -168,6 +193,7 @@ typedef struct {
     int64_t pid;
     int64_t seen;                    /* batch size the worker saw */
     char id[RPC_REQUEST_ID_MAX + 1]; /* request id the worker echoed */
+    char build[16];                  /* "echo", or the lane that answered ("lane0", ...) */
 } s_result_t;
 
 static void s_take(Lz__Envelope *reply, s_result_t *out)
@@ -183,6 +209,7 @@ static void s_take(Lz__Envelope *reply, s_result_t *out)
             out->pid = pr->pid;
             out->seen = pr->uptime_s;
             snprintf(out->id, sizeof out->id, "%s", pr->service ? pr->service : "");
+            snprintf(out->build, sizeof out->build, "%s", pr->build ? pr->build : "");
             lz__ping_reply__free_unpacked(pr, NULL);
         }
     }
@@ -241,7 +268,8 @@ typedef struct {
     atomic_int *failed;
     atomic_int *bad_id;
     atomic_long *max_seen;
-    pid_t *pids; /* who answered, per request number */
+    pid_t *pids;       /* who answered, per request number */
+    atomic_int *lanes; /* bit k: lane k answered something */
 } s_load_t;
 
 static void *s_load_thread(void *arg)
@@ -268,6 +296,8 @@ static void *s_load_thread(void *arg)
                 atomic_fetch_add(&l->replies[idx], 1);
                 l->pids[idx] = (pid_t)r.pid;
             }
+            if (strncmp(r.build, "lane", 4) == 0)
+                atomic_fetch_or(l->lanes, 1 << (strtol(r.build + 4, NULL, 10) & 15));
             long seen = atomic_load(l->max_seen);
             while (r.seen > seen && !atomic_compare_exchange_weak(l->max_seen, &seen, r.seen))
                 ;
@@ -282,6 +312,7 @@ typedef struct {
     atomic_int replies[S_LOAD_MAX];
     atomic_int done, failed, bad_id;
     atomic_long max_seen;
+    atomic_int lanes;
     pid_t pids[S_LOAD_MAX];
     pthread_t threads[32];
     s_load_t loads[32];
@@ -299,7 +330,7 @@ static void s_run_start(s_run_t *run, const char *service, const char *method, c
         *l = (s_load_t){service,          method,       prefix,       t * (total / nthreads),
                         total / nthreads, timeout_ms,   retry_ms,     run->replies,
                         &run->done,       &run->failed, &run->bad_id, &run->max_seen,
-                        run->pids};
+                        run->pids,        &run->lanes};
         pthread_create(&run->threads[t], NULL, s_load_thread, l);
     }
 }
@@ -445,6 +476,75 @@ static void s_case_batch(void)
           atomic_load(&run.failed));
 }
 
+static void s_case_lanes(void)
+{
+    enum { TOTAL = 160, THREADS = 16 };
+    static s_run_t run;
+    s_run_start(&run, "lanes", "echo_batch", "l", THREADS, TOTAL, 5000, 1000);
+    s_run_join(&run);
+    long max = atomic_load(&run.max_seen);
+    int lanes = atomic_load(&run.lanes);
+    s_tap(atomic_load(&run.failed) == 0 && atomic_load(&run.bad_id) == 0 &&
+              s_count_exactly_one(&run, TOTAL) == TOTAL && max >= 1 && max <= 4 && lanes == 3,
+          "worker with 2 lanes: every request answered once, batches of at most 4, both lanes "
+          "wrote (largest batch %ld, lanes seen %#x, %d failed)",
+          max, lanes, atomic_load(&run.failed));
+}
+
+/* Requests in flight on 8 clients from one thread (rpc_client_send / take). */
+static void s_case_async(void)
+{
+    enum { N = 8, ROUNDS = 20 };
+    rpc_client_t *c[N];
+    char rid[N][32];
+    int answered = 0, wrong = 0, early = 0;
+    for (int k = 0; k < N; k++)
+        c[k] = rpc_client_new(S_ENDPOINT);
+    for (int round = 0; round < ROUNDS; round++) {
+        bool pending[N];
+        for (int k = 0; k < N; k++) {
+            Lz__Envelope req = LZ__ENVELOPE__INIT;
+            snprintf(rid[k], sizeof rid[k], "async-%d-%d", round, k);
+            req.method = "echo";
+            req.request_id = rid[k];
+            pending[k] = rpc_client_send(c[k], "echo1", &req, 5000) == 0;
+        }
+        if (round == 0) /* nothing can have come back yet for a fresh socket's first send */
+            early += rpc_client_take(c[0]) != NULL;
+        int64_t until = clock_mono_ms() + 5000;
+        int left = N;
+        while (left > 0 && clock_mono_ms() < until) {
+            zmq_pollitem_t items[N];
+            int who[N], m = 0;
+            for (int k = 0; k < N; k++)
+                if (pending[k]) {
+                    items[m] = (zmq_pollitem_t){rpc_client_socket(c[k]), 0, ZMQ_POLLIN, 0};
+                    who[m++] = k;
+                }
+            if (zmq_poll(items, m, 100) < 0)
+                break;
+            for (int q = 0; q < m; q++) {
+                if (!(items[q].revents & ZMQ_POLLIN))
+                    continue;
+                s_result_t r;
+                s_take(rpc_client_take(c[who[q]]), &r);
+                if (!r.replied)
+                    continue;
+                answered++;
+                wrong += !s_ok(&r) || strcmp(r.id, rid[who[q]]) != 0;
+                pending[who[q]] = false;
+                left--;
+            }
+        }
+    }
+    for (int k = 0; k < N; k++)
+        rpc_client_destroy(&c[k]);
+    s_tap(answered == N * ROUNDS && wrong == 0 && early == 0,
+          "one thread keeps %d requests in flight with rpc_client_send/take: %d of %d answered, "
+          "%d with the wrong id",
+          N, answered, N * ROUNDS, wrong);
+}
+
 static void s_case_sigstop(pid_t stopped, pid_t other)
 {
     enum { TOTAL = 40, THREADS = 4 };
@@ -510,11 +610,12 @@ int main(void)
     pid_t f = s_spawn_worker("f", "stop", "1", "0", "0", "0");
     pid_t g = s_spawn_worker("g", "stop", "1", "0", "0", "0");
     pid_t h = s_spawn_worker("h", "gone", "1", "0", "0", "0");
+    pid_t i = s_spawn_lanes("i", "lanes", "8", "4", "20000");
     pid_t ab[2] = {a, b}, cd[2] = {c, d}, fg[2] = {f, g};
     bool up = s_wait_workers("echo1", ab, 2, 5000) && s_wait_workers("echo2", cd, 2, 5000) &&
               s_wait_workers("batch", &e, 1, 5000) && s_wait_workers("stop", fg, 2, 5000) &&
-              s_wait_workers("gone", &h, 1, 5000);
-    s_tap(up, "broker and 8 workers up");
+              s_wait_workers("gone", &h, 1, 5000) && s_wait_workers("lanes", &i, 1, 5000);
+    s_tap(up, "broker and 9 workers up");
     if (up) {
         s_case_share(a, b);
         s_case_kill9(c, d);
@@ -522,13 +623,15 @@ int main(void)
         s_case_worker_gone(h);
         s_case_too_large(broker);
         s_case_batch();
+        s_case_lanes();
+        s_case_async();
         s_case_sigstop(f, g);
     }
-    pid_t rest[] = {a, b, d, e, f, g};
+    pid_t rest[] = {a, b, d, e, f, g, i};
     int clean = 0;
-    for (size_t i = 0; i < sizeof rest / sizeof rest[0]; i++)
-        clean += s_clean_exit(s_stop(rest[i]));
-    s_tap(clean == 6, "workers stop cleanly on SIGTERM (%d of 6)", clean);
+    for (size_t k = 0; k < sizeof rest / sizeof rest[0]; k++)
+        clean += s_clean_exit(s_stop(rest[k]));
+    s_tap(clean == 7, "workers stop cleanly on SIGTERM (%d of 7)", clean);
     s_tap(s_clean_exit(s_stop(broker)), "broker stops cleanly on SIGTERM");
     printf("1..%d\n", s_tap_n);
     if (s_tap_failed)
