@@ -5,22 +5,27 @@
  * loads a province through the import path and starts the broker, the intake workers
  * and the gateway), this sends LZ_BENCH_COUNT daily records for today, one business
  * each, with a realistic payload — every required item of the sales daily checklist
- * (13 items), one in ten with a failed item, its note and a problem — three ways:
+ * (13 items), one in ten with a failed item, its note and a problem — per mode:
  *
- *   broker  LZ_BENCH_CLIENTS threads, each an rpc_client, straight to the broker
- *           (intake.submit_record, caller admin) -> intake workers (group commit);
+ *   broker  LZ_BENCH_CLIENTS rpc clients, each its own socket to the broker with one
+ *           request in flight (intake.submit_record, caller admin) -> intake workers
+ *           (group commit); driven from LZ_BENCH_BROKER_THREADS event loops (epoll on
+ *           the sockets), or 0: one blocking thread per client;
  *   http    LZ_BENCH_CLIENTS threads, each a keep-alive libcurl handle, POST
- *           /api/v1/records through the gateway with an admin token;
+ *           /api/v1/records through the gateway with an admin token (once);
  *   plain   LZ_BENCH_PLAIN_CONNS libpq connections (as many as intake workers), 100
  *           submissions per transaction with multi-row INSERTs, two baselines:
  *           "every row" inserts what intake commits for a submission (the record, its
  *           problem, the write_requests row with the packed answer, the outbox events,
  *           the audit entry) — the apples-to-apples one; "records only" inserts the
- *           records and problems alone (the figure quoted before).
+ *           records and problems alone.
  *
- * Each mode uses its own slice of businesses, so every record is new.  Prints
- * records/s and latency percentiles (plain: per 100-submission transaction) and both
- * ratios intake/plain, labelled.  synchronous_commit is reported as the database has it.
+ * The broker and plain modes run LZ_BENCH_ROUNDS times, alternating, each time on new
+ * businesses, and before each mode the database settles (outbox relayed, VACUUM,
+ * CHECKPOINT), so drift of the machine reaches both sides; the ratios compare the
+ * medians.  Prints records/s and latency percentiles (plain: per 100-submission
+ * transaction) per run, then the medians and both ratios, labelled.
+ * synchronous_commit is reported as the database has it.
  */
 #include "bench.h"
 #include "buf.h"
@@ -40,7 +45,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 static const cfg_spec_t s_spec[] = {
@@ -56,6 +63,8 @@ static const cfg_spec_t s_spec[] = {
      "connections of the plain client (as many as intake workers)"},
     {"LZ_BENCH_BROKER_THREADS", CFG_INT, "1", 0, 64, false,
      "threads driving the broker clients from event loops (0: one blocking thread per client)"},
+    {"LZ_BENCH_ROUNDS", CFG_INT, "2", 1, 20, false,
+     "rounds of broker and plain runs, each on new businesses (medians are compared)"},
     {"LZ_BENCH_TIMEOUT_MS", CFG_INT, "30000", 100, 600000, false, "deadline of each call"},
 };
 
@@ -67,6 +76,9 @@ static size_t s_ncodes;
 static int64_t s_checklist_id;
 static char s_today[16];
 static long s_count;
+static int s_rounds;      /* LZ_BENCH_ROUNDS */
+static long s_slice[3];   /* first business index of broker, plain, plain every row this round */
+static long s_http_slice; /* first business index of the http run */
 static Lz__Caller s_caller = LZ__CALLER__INIT; /* admin "bench", token 1 */
 static const char s_note[] = "冷藏柜温度 9℃，超过 0-8℃ 要求";
 
@@ -91,7 +103,7 @@ static Lz__Envelope s_rpc_request(long i, uint8_t **payload_p, char rid[48])
 {
     Lz__SubmitRecordRequest in = LZ__SUBMIT_RECORD_REQUEST__INIT;
     in.has_business_id = 1;
-    in.business_id = s_ids[i];
+    in.business_id = s_ids[s_slice[0] + i];
     in.kind = "daily";
     in.period = s_today;
     in.submitted_by = "王芳";
@@ -118,7 +130,7 @@ static Lz__Envelope s_rpc_request(long i, uint8_t **payload_p, char rid[48])
         in.n_problems = 1;
         in.problems = &pp;
     }
-    snprintf(rid, 48, "bench-b-%ld-%" PRId64, i, s_ids[i]);
+    snprintf(rid, 48, "bench-b-%ld-%" PRId64, i, s_ids[s_slice[0] + i]);
     Lz__Envelope env = LZ__ENVELOPE__INIT;
     env.method = "intake.submit_record";
     env.request_id = rid;
@@ -157,8 +169,10 @@ static int s_rpc_call(void *ctx, long i)
  * The clients driven from event loops: each of `threads` threads owns its
  * share of the clients, keeps one request in flight on each (the next
  * submission from a shared counter as soon as the last one is answered) and
- * polls their sockets.  Same clients as one thread each as far as the
- * broker can tell, without a woken thread per reply.
+ * waits in epoll on their sockets' ZMQ_FDs, so a wake-up costs the sockets
+ * that signalled, not all of them (zmq_poll asks every socket each time).
+ * Same clients as one thread each as far as the broker can tell, without a
+ * woken thread per reply.  A quiet 50 ms looks at every client again.
  */
 typedef struct {
     int nclients;
@@ -175,14 +189,16 @@ static void *s_loop_main(void *arg)
     rpc_client_t **c = xcalloc((size_t)n, sizeof *c);
     long *cur = xcalloc((size_t)n, sizeof *cur);
     int64_t *t0 = xcalloc((size_t)n, sizeof *t0);
-    zmq_pollitem_t *items = xcalloc((size_t)n, sizeof *items);
-    int *who = xcalloc((size_t)n, sizeof *who); /* the client of each poll item */
+    void **watched = xcalloc((size_t)n, sizeof *watched); /* socket whose ZMQ_FD epoll has */
+    struct epoll_event *evs = xcalloc((size_t)n, sizeof *evs);
+    int ep = epoll_create1(0);
     int live = 0;
     for (int k = 0; k < n; k++) {
         c[k] = rpc_client_new(s_broker);
         cur[k] = -1;
     }
-    for (;;) {
+    bool sweep = true; /* look at every client (the first round, and after a quiet wait) */
+    while (ep >= 0) {
         /* every idle client takes the next submission */
         for (int k = 0; k < n; k++) {
             if (cur[k] >= 0)
@@ -197,6 +213,15 @@ static void *s_loop_main(void *arg)
             if (rpc_client_send(c[k], "intake", &env, s_timeout_ms) == 0) {
                 cur[k] = i;
                 live++;
+                void *sock = rpc_client_socket(c[k]);
+                if (sock != watched[k]) {
+                    int fd;
+                    size_t fdlen = sizeof fd;
+                    zmq_getsockopt(sock, ZMQ_FD, &fd, &fdlen);
+                    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)k};
+                    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+                    watched[k] = sock;
+                }
             } else {
                 l->errors++;
                 l->lat[atomic_fetch_add(&s_loop_done, 1)] = bench_now_us() - t0[k];
@@ -205,21 +230,20 @@ static void *s_loop_main(void *arg)
         }
         if (live == 0)
             break;
+        /* the clients whose socket signalled (ZMQ_FD: "look at ZMQ_EVENTS"), or all */
         int m = 0;
-        for (int k = 0; k < n; k++)
-            if (cur[k] >= 0) {
-                items[m] = (zmq_pollitem_t){rpc_client_socket(c[k]), 0, ZMQ_POLLIN, 0};
-                who[m++] = k;
-            }
-        if (zmq_poll(items, m, 100) < 0 && errno != EINTR)
-            break;
+        if (!sweep) {
+            m = epoll_wait(ep, evs, n, 50);
+            if (m < 0 && errno != EINTR)
+                break;
+            sweep = m == 0;
+        }
         int64_t now = bench_now_us();
-        for (int q = 0; q < m; q++) {
-            int k = who[q];
-            bool ready = items[q].revents & ZMQ_POLLIN;
-            if (!ready && now - t0[k] <= (int64_t)s_timeout_ms * 1000)
+        for (int q = 0; q < (sweep ? n : m); q++) {
+            int k = sweep ? q : (int)evs[q].data.u32;
+            if (cur[k] < 0)
                 continue;
-            Lz__Envelope *r = ready ? rpc_client_take(c[k]) : NULL;
+            Lz__Envelope *r = rpc_client_take(c[k]);
             bool late = !r && now - t0[k] > (int64_t)s_timeout_ms * 1000;
             if (!r && !late)
                 continue;
@@ -230,14 +254,17 @@ static void *s_loop_main(void *arg)
             cur[k] = -1;
             live--;
         }
+        sweep = false;
     }
+    if (ep >= 0)
+        close(ep);
     for (int k = 0; k < n; k++)
         rpc_client_destroy(&c[k]);
     free(c);
     free(cur);
     free(t0);
-    free(items);
-    free(who);
+    free(watched);
+    free(evs);
     return NULL;
 }
 
@@ -313,7 +340,7 @@ static void s_http_teardown(void *ctx)
 static int s_http_call(void *ctx, long i)
 {
     s_http_t *h = ctx;
-    long j = s_count + i; /* the second slice */
+    long j = s_http_slice + i;
     char body[4096];
     size_t off =
         (size_t)snprintf(body, sizeof body,
@@ -373,7 +400,7 @@ static int s_pg_call(void *ctx, long i)
     ids[a++] = '{';
     fail[b++] = '{';
     for (long k = 0; k < 100; k++) {
-        long j = 2 * s_count + i * 100 + k;
+        long j = s_slice[1] + i * 100 + k;
         a += (size_t)snprintf(ids + a, 24, "%s%" PRId64, k ? "," : "", s_ids[j]);
         b += (size_t)snprintf(fail + b, 4, "%s%c", k ? "," : "", j % 10 == 0 ? 't' : 'f');
     }
@@ -477,7 +504,7 @@ static int s_pg_full_call(void *ctx, long i)
     buf_t *ids = buf_new(1 << 20), *fail = buf_new(1 << 20), *fixed = buf_new(1 << 20),
           *rids = buf_new(1 << 20);
     for (long k = 0; k < 100; k++) {
-        long j = 3 * s_count + i * 100 + k;
+        long j = s_slice[2] + i * 100 + k;
         char v[64];
         snprintf(v, sizeof v, "%" PRId64, s_ids[j]);
         buf_putc(ids, buf_len(ids) ? ',' : '{');
@@ -621,8 +648,10 @@ out:
 /*
  * Let the database settle before a mode is timed, so no mode pays for the
  * one before it: wait (up to 120 s) until the intake workers' relay has
- * taken every outbox event, then CHECKPOINT, so every mode starts with the
- * same full-page-write cost.  Prints what it waited for.
+ * taken every outbox event, VACUUM the tables the modes write (so
+ * autovacuum does not start on the last mode's rows during this one), then
+ * CHECKPOINT, so every mode starts with the same full-page-write cost.
+ * Prints what it waited for.
  */
 static void s_settle(const char *admin_url)
 {
@@ -644,34 +673,53 @@ static void s_settle(const char *admin_url)
         nanosleep(&ts, NULL);
     }
     int64_t t1 = bench_now_us();
-    int rc = pg_exec(pg, "CHECKPOINT", 0, NULL);
-    printf("  (settled: outbox relayed in %.1f s%s, checkpoint %s in %.1f s)\n",
+    int rc = pg_exec(pg, "VACUUM (ANALYZE) records, problems, write_requests, outbox, audit_log", 0,
+                     NULL);
+    if (rc == 0)
+        rc = pg_exec(pg, "CHECKPOINT", 0, NULL);
+    printf("  (settled: outbox relayed in %.1f s%s, vacuum and checkpoint %s in %.1f s)\n",
            (double)(t1 - t0) / 1e6, pending > 0 ? ", still pending" : "",
            rc == 0 ? "done" : "failed", (double)(bench_now_us() - t1) / 1e6);
     fflush(stdout);
     pg_destroy(&pg);
 }
 
+/* The median of n values (sorted here). */
+static double s_median(double *v, int n)
+{
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            double t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    return n == 0 ? 0 : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 /* ---- main ----------------------------------------------------------------------- */
 
 static int s_load(pg_t *pg)
 {
+    /* a slice of count businesses per mode and round, and one for http */
+    long need = (3L * s_rounds + 1) * s_count;
     char lim[24];
-    snprintf(lim, sizeof lim, "%ld", 4 * s_count);
+    snprintf(lim, sizeof lim, "%ld", need);
     const char *p1[] = {lim};
     PGresult *res = pg_query(pg,
                              "SELECT id FROM businesses WHERE type = 'sales' AND status = "
                              "'active' ORDER BY id LIMIT $1::bigint",
                              1, p1);
-    if (!res || PQntuples(res) < 4 * s_count) {
-        fprintf(stderr, "intake_records: need %ld sales businesses, have %d\n", 4 * s_count,
-                res ? PQntuples(res) : -1);
+    if (!res || PQntuples(res) < need) {
+        fprintf(stderr,
+                "intake_records: %d rounds of %ld need %ld active sales businesses, have %d\n",
+                s_rounds, s_count, need, res ? PQntuples(res) : -1);
         pg_free(&res);
         return -1;
     }
-    s_ids = xcalloc((size_t)(4 * s_count), sizeof *s_ids);
-    for (long i = 0; i < 4 * s_count; i++)
+    s_ids = xcalloc((size_t)need, sizeof *s_ids);
+    for (long i = 0; i < need; i++)
         s_ids[i] = pg_int(res, (int)i, 0);
+    s_http_slice = 3L * s_rounds * s_count;
     pg_free(&res);
     res = pg_query(pg,
                    "SELECT c.id, i.code FROM checklists c JOIN checklist_items i "
@@ -721,6 +769,7 @@ int main(void)
         loops = clients;
     s_timeout_ms = (int)cfg_int(cfg, "LZ_BENCH_TIMEOUT_MS");
     s_count = s_count / 100 * 100;
+    s_rounds = (int)cfg_int(cfg, "LZ_BENCH_ROUNDS");
     s_caller.role = "admin";
     s_caller.name = "bench";
     s_caller.has_token_id = 1;
@@ -739,37 +788,57 @@ int main(void)
     pg_destroy(&pg);
     curl_global_init(CURL_GLOBAL_ALL);
     const char *admin_url = cfg_str(cfg, "LZ_PG_ADMIN_URL");
-    bench_print_header();
-    s_settle(admin_url);
     char label[64];
     snprintf(label, sizeof label, "broker -> %d intake worker%s", conns, conns == 1 ? "" : "s");
-    bench_result_t rb = loops > 0 ? s_rpc_loops(label, clients, loops)
-                                  : bench_run(label, clients, s_count, s_rpc_setup, s_rpc_call,
-                                              s_rpc_teardown, NULL);
-    s_row(&rb);
-    bench_result_t rh = {0};
-    if (s_token[0]) {
+    /* rounds of broker, plain records only, plain every row, each on new businesses, so
+     * the machine's drift over the run reaches both sides; http once, after round 1 */
+    double *rb_s = xcalloc((size_t)s_rounds, sizeof *rb_s),
+           *rp_s = xcalloc((size_t)s_rounds, sizeof *rp_s),
+           *rf_s = xcalloc((size_t)s_rounds, sizeof *rf_s);
+    bench_result_t rb = {0}, rh = {0}, rp = {0}, rf = {0};
+    long errors = 0;
+    bench_print_header();
+    for (int round = 0; round < s_rounds; round++) {
+        for (int m = 0; m < 3; m++)
+            s_slice[m] = (3L * round + m) * s_count;
         s_settle(admin_url);
-        rh = bench_run("http gateway -> broker -> intake", clients, s_count, s_http_setup,
-                       s_http_call, s_http_teardown, NULL);
-        s_row(&rh);
-        printf("  (http: %ld TCP connections opened for %ld requests: keep-alive)\n",
-               (long)atomic_load(&s_http_connects), rh.total);
+        rb = loops > 0 ? s_rpc_loops(label, clients, loops)
+                       : bench_run(label, clients, s_count, s_rpc_setup, s_rpc_call, s_rpc_teardown,
+                                   NULL);
+        s_row(&rb);
+        if (round == 0 && s_token[0]) {
+            s_settle(admin_url);
+            rh = bench_run("http gateway -> broker -> intake", clients, s_count, s_http_setup,
+                           s_http_call, s_http_teardown, NULL);
+            s_row(&rh);
+            printf("  (http: %ld TCP connections opened for %ld requests: keep-alive)\n",
+                   (long)atomic_load(&s_http_connects), rh.total);
+            errors += rh.errors;
+        }
+        s_settle(admin_url);
+        rp = bench_run("plain: records only (per txn)", conns, s_count / 100, s_pg_setup, s_pg_call,
+                       s_pg_teardown, NULL);
+        s_row(&rp);
+        s_settle(admin_url);
+        rf = bench_run("plain: every row (per txn)", conns, s_count / 100, s_pg_setup,
+                       s_pg_full_call, s_pg_teardown, NULL);
+        s_row(&rf);
+        rb_s[round] = rb.per_second;
+        rp_s[round] = rp.per_second * 100;
+        rf_s[round] = rf.per_second * 100;
+        errors += rb.errors + rp.errors + rf.errors;
+        printf("  round %d: broker %.0f/s, plain every row %.0f/s (ratio %.2f), records only "
+               "%.0f/s (ratio %.2f)\n",
+               round + 1, rb_s[round], rf_s[round], rf_s[round] > 0 ? rb_s[round] / rf_s[round] : 0,
+               rp_s[round], rp_s[round] > 0 ? rb_s[round] / rp_s[round] : 0);
     }
-    s_settle(admin_url);
-    bench_result_t rp = bench_run("plain: records only (per txn)", conns, s_count / 100, s_pg_setup,
-                                  s_pg_call, s_pg_teardown, NULL);
-    s_row(&rp);
-    s_settle(admin_url);
-    bench_result_t rf = bench_run("plain: every row (per txn)", conns, s_count / 100, s_pg_setup,
-                                  s_pg_full_call, s_pg_teardown, NULL);
-    s_row(&rf);
-    double plain = rp.per_second * 100, full = rf.per_second * 100;
-    printf("\nrecords/s: broker %.0f (p50 %.1f ms, p99 %.1f ms)", rb.per_second,
-           (double)rb.p50_us / 1000, (double)rb.p99_us / 1000);
+    double broker = s_median(rb_s, s_rounds), full = s_median(rf_s, s_rounds),
+           plain = s_median(rp_s, s_rounds);
+    printf("\nmedians of %d round%s:\n", s_rounds, s_rounds == 1 ? "" : "s");
+    printf("records/s: broker %.0f", broker);
     if (s_token[0])
-        printf(", http %.0f (p50 %.1f ms, p99 %.1f ms)", rh.per_second, (double)rh.p50_us / 1000,
-               (double)rh.p99_us / 1000);
+        printf(", http %.0f (one run: p50 %.1f ms, p99 %.1f ms)", rh.per_second,
+               (double)rh.p50_us / 1000, (double)rh.p99_us / 1000);
     printf("\nplain libpq, 100 submissions per transaction, %d connection%s:\n", conns,
            conns == 1 ? "" : "s");
     printf("  every row intake commits (record, problems, write_requests, outbox, audit): %.0f/s\n",
@@ -777,15 +846,18 @@ int main(void)
     printf("  records and problems only:                                              %.0f/s\n",
            plain);
     printf("ratio intake/plain (every row, apples to apples): broker %.2f",
-           full > 0 ? rb.per_second / full : 0.0);
+           full > 0 ? broker / full : 0.0);
     if (s_token[0])
         printf(", http %.2f", full > 0 ? rh.per_second / full : 0.0);
     printf("\nratio intake/plain (records only):               broker %.2f",
-           plain > 0 ? rb.per_second / plain : 0.0);
+           plain > 0 ? broker / plain : 0.0);
     if (s_token[0])
         printf(", http %.2f", plain > 0 ? rh.per_second / plain : 0.0);
     printf("\n");
+    free(rb_s);
+    free(rp_s);
+    free(rf_s);
     curl_global_cleanup();
     cfg_destroy(&cfg);
-    return rb.errors || rh.errors || rp.errors || rf.errors ? 1 : 0;
+    return errors ? 1 : 0;
 }

@@ -8,18 +8,20 @@
 #   3. lz-broker on 55611, WORKERS lz-intake workers (default 1: on 2 cores one worker
 #      with groups of up to 64 does more than two with half-size groups), lz-gateway on
 #      18211 with one HTTP thread per client;
-#   4. build/bench/intake_records: COUNT daily records through the broker, COUNT
-#      through the gateway (64 clients each) and two plain libpq baselines, 100
-#      submissions per transaction: every row intake commits for a submission
-#      (record, problem, write_requests, outbox, audit; the apples-to-apples one) and
-#      the records and problems alone; records/s, p50/p99 and both ratios; the plain
-#      client uses as many connections as there are intake workers;
+#   4. build/bench/intake_records: COUNT daily records through the broker (64 clients,
+#      each its own socket, driven from one event loop), COUNT through the gateway (64
+#      threads), and two plain libpq baselines, 100 submissions per transaction: every
+#      row intake commits for a submission (record, problem, write_requests, outbox,
+#      audit; the apples-to-apples one) and the records and problems alone; broker and
+#      plain alternate for ROUNDS rounds (default 2) on new businesses, the database
+#      settling before each; records/s, p50/p99 per run, medians and both ratios; the
+#      plain client uses as many connections as there are intake workers;
 #   5. a check that PostgreSQL holds every acknowledged record and the Redis bitmap
 #      has their bits.
 #
 #   bench/intake_records.sh [--businesses N] [--count N] [--clients N] [--workers N]
 #                           [--http-threads N] [--intake-log FILE] [--no-http] [--stack test]
-#                           [--keep] [--reuse]
+#                           [--keep] [--reuse] [--rounds N]
 #
 # --keep copies the loaded registry into the template database liangze_bench_records_tpl
 # (left in place); --reuse starts from that copy instead of importing again (no import
@@ -28,7 +30,7 @@
 # size and check/write/mark times), for profiling.  --no-http skips the gateway run.
 set -euo pipefail
 n=1000000 count=50000 clients=64 workers=1 stack=test http_threads='' intake_log='' no_http=0
-keep=0 reuse=0
+keep=0 reuse=0 rounds=2
 while [ $# -gt 0 ]; do
     case $1 in
     --businesses) n=$2; shift 2 ;;
@@ -40,8 +42,9 @@ while [ $# -gt 0 ]; do
     --no-http) no_http=1; shift ;;
     --keep) keep=1; shift ;;
     --reuse) reuse=1; shift ;;
+    --rounds) rounds=$2; shift 2 ;;
     --stack) stack=$2; shift 2 ;;
-    *) echo "usage: $0 [--businesses N] [--count N] [--clients N] [--workers N] [--http-threads N] [--intake-log FILE] [--no-http] [--stack NAME] [--keep] [--reuse]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--businesses N] [--count N] [--clients N] [--workers N] [--http-threads N] [--intake-log FILE] [--no-http] [--stack NAME] [--keep] [--reuse] [--rounds N]" >&2; exit 2 ;;
     esac
 done
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -104,7 +107,7 @@ if [ "$no_http" = 1 ]; then token=; fi
 echo "== submissions: $count per mode, $clients clients; load: $(cut -d" " -f1-3 /proc/loadavg)"
 LZ_BENCH_BROKER="tcp://127.0.0.1:$bport" LZ_BENCH_HTTP="http://127.0.0.1:$hport" \
     LZ_BENCH_TOKEN="$token" LZ_BENCH_COUNT=$count LZ_BENCH_CLIENTS=$clients \
-    LZ_BENCH_PLAIN_CONNS=$workers \
+    LZ_BENCH_PLAIN_CONNS=$workers LZ_BENCH_ROUNDS=$rounds \
     "$root/build/bench/intake_records" || echo "(the benchmark reported errors)"
 today=$(TZ=Asia/Shanghai date +%F)
 echo "== durability: records of $today in PostgreSQL by writer, bits in the Redis bitmap"

@@ -546,6 +546,11 @@ Lz__Envelope *rpc_client_take(rpc_client_t *self)
     if (reply) {
         self->rid[0] = '\0';
         self->dirty = false;
+        /* ask for ZMQ_EVENTS so the socket notes its pipe empty: the next
+         * reply then signals ZMQ_FD again (for callers waiting in epoll) */
+        int events;
+        size_t len = sizeof events;
+        zmq_getsockopt(self->sock, ZMQ_EVENTS, &events, &len);
     }
     return reply;
 }
@@ -1052,6 +1057,7 @@ static void s_worker_flush(rpc_worker_t *self, size_t i, bool force)
     s_lane_t *l = s_lane_idle(self, &busy);
     if (!l || (busy > 0 && !force && b->n < (size_t)self->lane_min))
         return;
+    int64_t first_at = b->first_at;
     s_batch_drop_late(self, b);
     size_t k = b->n < (size_t)self->batch_max ? b->n : (size_t)self->batch_max;
     if (k == 0)
@@ -1063,6 +1069,9 @@ static void s_worker_flush(rpc_worker_t *self, size_t i, bool force)
         b->first_at = clock_mono_ms();
     l->method = i;
     l->n = k;
+    log_debug("lane %d takes %zu %s requests (%zu wait, %d lanes busy, first waited %" PRId64
+              " ms)",
+              l->index, k, self->methods[i].method, b->n, busy, clock_mono_ms() - first_at);
     pthread_mutex_lock(&l->mu);
     l->state = S_LANE_BUSY;
     pthread_cond_signal(&l->cv);

@@ -99,7 +99,8 @@ Lz__Envelope *rpc_call_msg(rpc_client_t *self, const char *service, const char *
  */
 int rpc_client_send(rpc_client_t *self, const char *service, const Lz__Envelope *req,
                     int timeout_ms);
-/* The libzmq socket of the last send (NULL before one), for zmq_poll. */
+/* The libzmq socket of the last send (NULL before one), for zmq_poll, or
+ * its ZMQ_FD for epoll (it signals once a reply may be there to take). */
 void *rpc_client_socket(rpc_client_t *self);
 Lz__Envelope *rpc_client_take(rpc_client_t *self);
 void rpc_envelope_free(Lz__Envelope **env_p);

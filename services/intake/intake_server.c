@@ -21,7 +21,7 @@ const cfg_spec_t intake_spec[] = {
     {"LZ_RELAY_BATCH", CFG_INT, "500", 1, 100000, false, "outbox events relayed per round"},
     {"LZ_INTAKE_RELAY_THREAD", CFG_INT, "1", 0, 1, false,
      "1: relay the outbox on a thread of its own; 0: in the worker's timer"},
-    {"LZ_INTAKE_BATCH", CFG_INT, "64", 1, 4096, false, "records written in one group commit"},
+    {"LZ_INTAKE_BATCH", CFG_INT, "32", 1, 4096, false, "records written in one group commit"},
     {"LZ_INTAKE_LANES", CFG_INT, "2", 1, 16, false,
      "threads writing groups of records at once, each on its own connections (1: the worker's)"},
     {"LZ_INTAKE_LANE_MIN", CFG_INT, "16", 1, 4096, false,
