@@ -8,9 +8,10 @@
 #   3. lz-broker on 55611, WORKERS lz-intake workers (default 1: on 2 cores one worker
 #      with groups of up to 64 does more than two with half-size groups), lz-gateway on
 #      18211 with one HTTP thread per client;
-#   4. build/bench/intake_records: COUNT daily records through the broker (64 clients,
-#      each its own socket, driven from one event loop), COUNT through the gateway (64
-#      threads), and two plain libpq baselines, 100 submissions per transaction: every
+#   4. build/bench/intake_records: COUNT daily records through the broker (64 clients
+#      whose requests share one socket, as the gateway sends them; once more with a
+#      socket per client), COUNT through the gateway (64 threads), and two plain libpq
+#      baselines, 100 submissions per transaction: every
 #      row intake commits for a submission (record, problem, write_requests, outbox,
 #      audit; the apples-to-apples one) and the records and problems alone; broker and
 #      plain alternate for ROUNDS rounds (default 2) on new businesses, the database
@@ -29,7 +30,7 @@
 # --intake-log FILE: the intake workers log at debug level into FILE (each batch's
 # size and check/write/mark times), for profiling.  --no-http skips the gateway run.
 set -euo pipefail
-n=1000000 count=50000 clients=64 workers=1 stack=test http_threads='' intake_log='' no_http=0
+n=1000000 count=40000 clients=64 workers=1 stack=test http_threads='' intake_log='' no_http=0
 keep=0 reuse=0 rounds=2
 while [ $# -gt 0 ]; do
     case $1 in

@@ -362,7 +362,7 @@ static int s_client_send(rpc_client_t *self, const char *service, const char *ri
     return 0;
 }
 
-/* Return the reply in m when it answers request rid, else NULL. */
+/* Return the reply in m when it answers request rid (NULL: any), else NULL. */
 static Lz__Envelope *s_client_accept(s_frames_t *m, const char *rid)
 {
     if (m->truncated || m->n != 4 || zmq_msg_size(&m->part[0]) != 0 ||
@@ -376,7 +376,7 @@ static Lz__Envelope *s_client_accept(s_frames_t *m, const char *rid)
         log_warn("dropped a reply that does not parse");
         return NULL;
     }
-    if (!env->request_id || strcmp(env->request_id, rid) != 0) {
+    if (!env->request_id || (rid && strcmp(env->request_id, rid) != 0)) {
         log_debug("dropped a reply to request %s while waiting for %s",
                   env->request_id ? env->request_id : "(none)", rid);
         rpc_envelope_free(&env);
@@ -552,6 +552,242 @@ Lz__Envelope *rpc_client_take(rpc_client_t *self)
         size_t len = sizeof events;
         zmq_getsockopt(self->sock, ZMQ_EVENTS, &events, &len);
     }
+    return reply;
+}
+
+int rpc_client_post(rpc_client_t *self, const char *service, const Lz__Envelope *req,
+                    int timeout_ms)
+{
+    if (!self || !service || !req || !req->request_id || !req->request_id[0])
+        return -1;
+    char rid[RPC_REQUEST_ID_MAX + 1], deadline_txt[24];
+    size_t len;
+    uint8_t *packed =
+        s_client_prepare(service, req, timeout_ms < 0 ? 0 : timeout_ms, rid, deadline_txt, &len);
+    if (!packed)
+        return -1;
+    int rc = -1;
+    if (self->sock || s_client_open(self) == 0)
+        rc = s_client_send(self, service, rid, deadline_txt, packed, len);
+    free(packed);
+    return rc;
+}
+
+Lz__Envelope *rpc_client_take_any(rpc_client_t *self)
+{
+    if (!self || !self->sock)
+        return NULL;
+    Lz__Envelope *reply = NULL;
+    for (int i = 0; i < S_DRAIN_MAX && !reply; i++) {
+        s_frames_t m;
+        if (s_frames_recv(self->sock, &m, ZMQ_DONTWAIT) < 0)
+            break; /* none waiting: the socket's ZMQ_FD signals the next */
+        reply = s_client_accept(&m, NULL);
+        s_frames_close(&m);
+    }
+    return reply;
+}
+
+/* ---- mux: many threads' calls over one socket --------------------------- */
+
+typedef struct s_mcall_s {
+    char service[RPC_SERVICE_MAX + 1];
+    char rid[RPC_REQUEST_ID_MAX + 1];
+    char deadline_txt[24];
+    uint8_t *packed;
+    size_t len;
+    int64_t sent_at; /* mono ms of the last send (0: not yet sent) */
+    Lz__Envelope *reply;
+    bool done;
+    pthread_cond_t cv;
+    struct s_mcall_s *next;
+} s_mcall_t;
+
+struct rpc_mux_s {
+    rpc_client_t *client; /* the one socket; the mux thread's alone */
+    int retry_ms;
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t mu;
+    s_mcall_t *calls; /* under mu: every call in progress, sent or not */
+    int wake[2];      /* callers write a byte when they add a call */
+    atomic_int stop;
+};
+
+/* Send every call not yet sent, and again those unanswered for retry_ms. */
+static void s_mux_send(rpc_mux_t *self, int64_t now)
+{
+    pthread_mutex_lock(&self->mu);
+    for (s_mcall_t *c = self->calls; c; c = c->next) {
+        if (c->done || (c->sent_at && (self->retry_ms <= 0 || now - c->sent_at < self->retry_ms)))
+            continue;
+        if (c->sent_at)
+            log_debug("no reply to %s from %s within %d ms, resending", c->rid, c->service,
+                      self->retry_ms);
+        if (!self->client->sock && s_client_open(self->client) < 0)
+            break;
+        s_client_send(self->client, c->service, c->rid, c->deadline_txt, c->packed, c->len);
+        c->sent_at = now;
+    }
+    pthread_mutex_unlock(&self->mu);
+}
+
+/* Hand every reply waiting on the socket to the first unanswered call of its id. */
+static void s_mux_take(rpc_mux_t *self)
+{
+    Lz__Envelope *r;
+    while ((r = rpc_client_take_any(self->client))) {
+        pthread_mutex_lock(&self->mu);
+        s_mcall_t *c = self->calls;
+        while (c && (c->done || strcmp(c->rid, r->request_id) != 0))
+            c = c->next;
+        if (c) {
+            c->reply = r;
+            c->done = true;
+            pthread_cond_signal(&c->cv);
+            r = NULL;
+        }
+        pthread_mutex_unlock(&self->mu);
+        rpc_envelope_free(&r); /* a late reply to a call given up */
+    }
+}
+
+static void *s_mux_main(void *arg)
+{
+    rpc_mux_t *self = arg;
+    while (!atomic_load(&self->stop)) {
+        zmq_pollitem_t items[2] = {{NULL, self->wake[0], ZMQ_POLLIN, 0},
+                                   {self->client->sock, 0, ZMQ_POLLIN, 0}};
+        int n = zmq_poll(items, self->client->sock ? 2 : 1, 100);
+        if (n < 0 && errno != EINTR)
+            break;
+        if (items[0].revents & ZMQ_POLLIN) {
+            uint8_t drain[256];
+            while (read(self->wake[0], drain, sizeof drain) > 0)
+                ;
+        }
+        s_mux_send(self, clock_mono_ms());
+        if (self->client->sock)
+            s_mux_take(self);
+    }
+    return NULL;
+}
+
+rpc_mux_t *rpc_mux_new(const char *broker_endpoint)
+{
+    rpc_client_t *client = rpc_client_new(broker_endpoint);
+    if (!client)
+        return NULL;
+    rpc_mux_t *self = xcalloc(1, sizeof *self);
+    self->client = client;
+    self->retry_ms = S_RETRY_MS_DEFAULT;
+    pthread_mutex_init(&self->mu, NULL);
+    if (pipe(self->wake) != 0) {
+        log_error("could not make the mux's pipe: %s", strerror(errno));
+        self->wake[0] = self->wake[1] = -1;
+        rpc_mux_destroy(&self);
+        return NULL;
+    }
+    fcntl(self->wake[0], F_SETFL, fcntl(self->wake[0], F_GETFL) | O_NONBLOCK);
+    fcntl(self->wake[1], F_SETFL, fcntl(self->wake[1], F_GETFL) | O_NONBLOCK);
+    self->started = pthread_create(&self->thread, NULL, s_mux_main, self) == 0;
+    if (!self->started) {
+        rpc_mux_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void rpc_mux_destroy(rpc_mux_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    rpc_mux_t *self = *self_p;
+    atomic_store(&self->stop, 1);
+    if (self->started)
+        pthread_join(self->thread, NULL);
+    /* callers still waiting time out on their own; none should be left */
+    rpc_client_destroy(&self->client);
+    if (self->wake[0] >= 0) {
+        close(self->wake[0]);
+        close(self->wake[1]);
+    }
+    pthread_mutex_destroy(&self->mu);
+    free(self);
+    *self_p = NULL;
+}
+
+void rpc_mux_set_retry_ms(rpc_mux_t *self, int retry_ms)
+{
+    self->retry_ms = retry_ms;
+}
+
+Lz__Envelope *rpc_mux_call(rpc_mux_t *self, const char *service, const Lz__Envelope *req,
+                           int timeout_ms)
+{
+    if (!self || !service || !req)
+        return NULL;
+    if (timeout_ms < 0)
+        timeout_ms = 0;
+    s_mcall_t *c = xcalloc(1, sizeof *c);
+    c->packed = s_client_prepare(service, req, timeout_ms, c->rid, c->deadline_txt, &c->len);
+    if (!c->packed) {
+        free(c);
+        return NULL;
+    }
+    snprintf(c->service, sizeof c->service, "%s", service);
+    pthread_cond_init(&c->cv, NULL);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&self->mu);
+    c->next = self->calls;
+    self->calls = c;
+    pthread_mutex_unlock(&self->mu);
+    uint8_t one = 1;
+    if (write(self->wake[1], &one, 1) < 0 && errno != EAGAIN)
+        log_warn("could not wake the mux: %s", strerror(errno));
+    pthread_mutex_lock(&self->mu);
+    while (!c->done && !zsys_interrupted)
+        if (pthread_cond_timedwait(&c->cv, &self->mu, &until) != 0)
+            break;
+    Lz__Envelope *reply = c->reply;
+    for (s_mcall_t **pp = &self->calls; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    pthread_mutex_unlock(&self->mu);
+    if (!reply)
+        log_debug("no reply to %s from %s within %d ms", c->rid, service, timeout_ms);
+    pthread_cond_destroy(&c->cv);
+    free(c->packed);
+    free(c);
+    return reply;
+}
+
+Lz__Envelope *rpc_mux_call_msg(rpc_mux_t *self, const char *service, const char *method,
+                               const char *request_id, const Lz__Caller *caller,
+                               const ProtobufCMessage *msg, int timeout_ms)
+{
+    Lz__Envelope req = LZ__ENVELOPE__INIT;
+    req.method = (char *)method;
+    req.request_id = (char *)request_id;
+    req.caller = (Lz__Caller *)caller;
+    uint8_t *payload = NULL;
+    if (msg) {
+        payload = xmalloc(protobuf_c_message_get_packed_size(msg));
+        req.has_payload = 1;
+        req.payload.len = protobuf_c_message_pack(msg, payload);
+        req.payload.data = payload;
+    }
+    Lz__Envelope *reply = rpc_mux_call(self, service, &req, timeout_ms);
+    free(payload);
     return reply;
 }
 

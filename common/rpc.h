@@ -103,6 +103,39 @@ int rpc_client_send(rpc_client_t *self, const char *service, const Lz__Envelope 
  * its ZMQ_FD for epoll (it signals once a reply may be there to take). */
 void *rpc_client_socket(rpc_client_t *self);
 Lz__Envelope *rpc_client_take(rpc_client_t *self);
+/*
+ * Many requests in flight on one client (one socket, one connection), as a
+ * gateway serving many users at once sends them: rpc_client_post sends req,
+ * whose request_id must be set (the caller matches answers by it), and
+ * returns at once; rpc_client_take_any returns the next reply that arrived,
+ * whatever request it answers (caller frees), or NULL when none is waiting
+ * (then rpc_client_socket's ZMQ_FD signals the next).  No resending: a
+ * caller that gives up posts again with the same request id.  Do not mix
+ * with rpc_client_call or rpc_client_send on one client.  0 or -1 (logged).
+ */
+int rpc_client_post(rpc_client_t *self, const char *service, const Lz__Envelope *req,
+                    int timeout_ms);
+Lz__Envelope *rpc_client_take_any(rpc_client_t *self);
+
+/*
+ * A mux: calls from any number of threads over one socket, so the broker
+ * sees one connection with many requests in flight (what a gateway serving
+ * many users sends).  A thread of its own sends each call, resends it with
+ * the same request id when no reply came within the retry interval (1000
+ * ms), and hands each reply to the waiting call of its request id.
+ * rpc_mux_call blocks the calling thread like rpc_client_call and returns
+ * the reply (caller frees) or NULL past the deadline.  Destroy only when no
+ * call is in progress.
+ */
+typedef struct rpc_mux_s rpc_mux_t;
+rpc_mux_t *rpc_mux_new(const char *broker_endpoint);
+void rpc_mux_destroy(rpc_mux_t **self_p);
+void rpc_mux_set_retry_ms(rpc_mux_t *self, int retry_ms);
+Lz__Envelope *rpc_mux_call(rpc_mux_t *self, const char *service, const Lz__Envelope *req,
+                           int timeout_ms);
+Lz__Envelope *rpc_mux_call_msg(rpc_mux_t *self, const char *service, const char *method,
+                               const char *request_id, const Lz__Caller *caller,
+                               const ProtobufCMessage *msg, int timeout_ms);
 void rpc_envelope_free(Lz__Envelope **env_p);
 
 /* Unpack env's payload as a message of type desc; NULL when it does not parse.

@@ -457,8 +457,8 @@ void gw_rpc_handler(gw_call_t *call)
     }
     const gw_settings_t *set = gw_server_settings(call->server);
     Lz__Envelope *rep =
-        rpc_call_msg(gw_server_rpc(call->server), service, r->rpc_method, call->request_id,
-                     call->ident ? &call->caller : NULL, m, set->rpc_timeout_ms);
+        rpc_mux_call_msg(gw_server_rpc(call->server), service, r->rpc_method, call->request_id,
+                         call->ident ? &call->caller : NULL, m, set->rpc_timeout_ms);
     pbjson_free(&m);
     if (!rep) {
         gw_reply_error(call, 503, "unavailable", NULL, "%s did not answer in time", service);
@@ -753,8 +753,8 @@ static void s_healthz(gw_call_t *call)
 {
     json_t *down = json_array();
     Lz__Empty empty = LZ__EMPTY__INIT;
-    Lz__Envelope *rep = rpc_call_msg(gw_server_rpc(call->server), "broker", "ping",
-                                     call->request_id, NULL, &empty.base, HEALTH_BROKER_MS);
+    Lz__Envelope *rep = rpc_mux_call_msg(gw_server_rpc(call->server), "broker", "ping",
+                                         call->request_id, NULL, &empty.base, HEALTH_BROKER_MS);
     /* the broker answers service "broker" itself, with a PingReply */
     if (!rep || rep->status != LZ__STATUS__OK || !rep->service || strcmp(rep->service, "broker"))
         json_array_append_new(down, json_string("broker"));

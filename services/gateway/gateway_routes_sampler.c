@@ -54,9 +54,9 @@ static void s_public(gw_call_t *call)
     req.id = v;
     req.format = (char *)format;
     const gw_settings_t *set = gw_server_settings(call->server);
-    Lz__Envelope *rep = rpc_call_msg(gw_server_rpc(call->server), "sampler", "sampler.public_plan",
-                                     call->request_id, call->ident ? &call->caller : NULL,
-                                     &req.base, set->rpc_timeout_ms);
+    Lz__Envelope *rep = rpc_mux_call_msg(
+        gw_server_rpc(call->server), "sampler", "sampler.public_plan", call->request_id,
+        call->ident ? &call->caller : NULL, &req.base, set->rpc_timeout_ms);
     if (!rep) {
         gw_reply_error(call, 503, "unavailable", NULL, "sampler did not answer in time");
         return;

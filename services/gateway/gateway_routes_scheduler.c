@@ -27,8 +27,8 @@ static Lz__Envelope *s_call(gw_call_t *call)
         return NULL;
     const gw_settings_t *set = gw_server_settings(call->server);
     Lz__Envelope *rep =
-        rpc_call_msg(gw_server_rpc(call->server), r->service, r->rpc_method, call->request_id,
-                     call->ident ? &call->caller : NULL, m, set->rpc_timeout_ms);
+        rpc_mux_call_msg(gw_server_rpc(call->server), r->service, r->rpc_method, call->request_id,
+                         call->ident ? &call->caller : NULL, m, set->rpc_timeout_ms);
     pbjson_free(&m);
     if (!rep)
         gw_reply_error(call, 503, "unavailable", NULL, "%s did not answer in time", r->service);

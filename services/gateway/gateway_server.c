@@ -38,7 +38,6 @@
 
 /* One pool thread's connections. */
 typedef struct s_thread_s {
-    rpc_client_t *rpc;
     pg_t *pg;
     rds_t *rds;
     int64_t pg_retry_ms, rds_retry_ms;
@@ -57,6 +56,7 @@ struct gw_server_s {
     sigset_t signals;
     pthread_mutex_t lock; /* guards threads */
     s_thread_t *threads;
+    rpc_mux_t *mux; /* every thread's broker calls, over one socket */
 };
 
 /* One request, from its headers to its end. */
@@ -114,12 +114,9 @@ static s_thread_t *s_thread(gw_server_t *self)
     return t;
 }
 
-rpc_client_t *gw_server_rpc(gw_server_t *self)
+rpc_mux_t *gw_server_rpc(gw_server_t *self)
 {
-    s_thread_t *t = s_thread(self);
-    if (!t->rpc)
-        t->rpc = rpc_client_new(self->set.broker);
-    return t->rpc;
+    return self->mux;
 }
 
 pg_t *gw_server_pg(gw_server_t *self)
@@ -503,6 +500,13 @@ gw_server_t *gw_server_new(const gw_settings_t *settings)
     sigaddset(&self->signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &self->signals, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* after the mask: its thread leaves SIGINT/SIGTERM to gw_server_run */
+    self->mux = rpc_mux_new(self->set.broker);
+    if (!self->mux) {
+        log_error("could not start the broker client for %s", self->set.broker);
+        gw_server_destroy(&self);
+        return NULL;
+    }
 
     struct sockaddr_storage addr;
     memset(&addr, 0, sizeof addr);
@@ -559,11 +563,11 @@ void gw_server_destroy(gw_server_t **self_p)
     while (self->threads) {
         s_thread_t *t = self->threads;
         self->threads = t->next;
-        rpc_client_destroy(&t->rpc);
         pg_destroy(&t->pg);
         rds_destroy(&t->rds);
         free(t);
     }
+    rpc_mux_destroy(&self->mux); /* the pool threads are gone: no call in progress */
     if (s_mine_generation == self->generation) {
         s_mine = NULL;
         s_mine_generation = 0;

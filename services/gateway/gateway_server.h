@@ -61,12 +61,16 @@ gw_auth_t *gw_server_auth(gw_server_t *self);
 gw_metrics_t *gw_server_metrics(gw_server_t *self);
 
 /*
- * This thread's connections, made on first use and owned by the server:
- * never free them.  The broker client always exists (it connects lazily);
- * pg and rds are NULL while the server cannot be reached (a failed connect
- * is retried at most once a second).
+ * The broker client every thread calls through (rpc_mux_call_msg): one
+ * socket with every request of the pool threads in flight on it.  Owned by
+ * the server.
  */
-rpc_client_t *gw_server_rpc(gw_server_t *self);
+rpc_mux_t *gw_server_rpc(gw_server_t *self);
+/*
+ * This thread's connections, made on first use and owned by the server:
+ * never free them.  pg and rds are NULL while the server cannot be reached
+ * (a failed connect is retried at most once a second).
+ */
 pg_t *gw_server_pg(gw_server_t *self);
 rds_t *gw_server_rds(gw_server_t *self);
 

@@ -545,6 +545,57 @@ static void s_case_async(void)
           N, answered, N * ROUNDS, wrong);
 }
 
+/* Threads calling through one rpc_mux: one socket, every call answered by its own id. */
+typedef struct {
+    rpc_mux_t *mux;
+    int thread, answered, wrong;
+    bool same_id; /* every thread uses the same request id */
+} s_mux_load_t;
+
+static void *s_mux_thread(void *arg)
+{
+    s_mux_load_t *l = arg;
+    for (int i = 0; i < 20; i++) {
+        char rid[48];
+        if (l->same_id)
+            snprintf(rid, sizeof rid, "mux-same-%d", i);
+        else
+            snprintf(rid, sizeof rid, "mux-%d-%d", l->thread, i);
+        s_result_t r;
+        s_take(rpc_mux_call_msg(l->mux, "echo1", "echo", rid, NULL, NULL, 5000), &r);
+        if (r.replied) {
+            l->answered++;
+            l->wrong += !s_ok(&r) || strcmp(r.id, rid) != 0;
+        }
+    }
+    return NULL;
+}
+
+static void s_case_mux(void)
+{
+    enum { THREADS = 16 };
+    rpc_mux_t *mux = rpc_mux_new(S_ENDPOINT);
+    s_mux_load_t loads[THREADS];
+    pthread_t ids[THREADS];
+    int answered = 0, wrong = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int t = 0; t < THREADS; t++) {
+            loads[t] = (s_mux_load_t){mux, t, 0, 0, pass == 1};
+            pthread_create(&ids[t], NULL, s_mux_thread, &loads[t]);
+        }
+        for (int t = 0; t < THREADS; t++) {
+            pthread_join(ids[t], NULL);
+            answered += loads[t].answered;
+            wrong += loads[t].wrong;
+        }
+    }
+    rpc_mux_destroy(&mux);
+    s_tap(mux == NULL && answered == 2 * THREADS * 20 && wrong == 0,
+          "%d threads through one rpc_mux: %d of %d calls answered with their own id, also when "
+          "all threads use the same ids at once (%d wrong)",
+          THREADS, answered, 2 * THREADS * 20, wrong);
+}
+
 static void s_case_sigstop(pid_t stopped, pid_t other)
 {
     enum { TOTAL = 40, THREADS = 4 };
@@ -625,6 +676,7 @@ int main(void)
         s_case_batch();
         s_case_lanes();
         s_case_async();
+        s_case_mux();
         s_case_sigstop(f, g);
     }
     pid_t rest[] = {a, b, d, e, f, g, i};
