@@ -188,6 +188,17 @@ typedef struct {
     long errors;
 } s_loop_t;
 
+/* Add sock's ZMQ_FD to epoll ep with k as its data; returns sock. */
+static void *s_watch(int ep, void *sock, int k)
+{
+    int fd;
+    size_t fdlen = sizeof fd;
+    zmq_getsockopt(sock, ZMQ_FD, &fd, &fdlen);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)k};
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    return sock;
+}
+
 static atomic_long s_loop_next, s_loop_done; /* submissions taken, answered */
 
 static void *s_loop_main(void *arg)
@@ -222,14 +233,8 @@ static void *s_loop_main(void *arg)
                 cur[k] = i;
                 live++;
                 void *sock = rpc_client_socket(c[k]);
-                if (sock != watched[k]) {
-                    int fd;
-                    size_t fdlen = sizeof fd;
-                    zmq_getsockopt(sock, ZMQ_FD, &fd, &fdlen);
-                    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)k};
-                    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-                    watched[k] = sock;
-                }
+                if (sock != watched[k])
+                    watched[k] = s_watch(ep, sock, k);
             } else {
                 l->errors++;
                 l->lat[atomic_fetch_add(&s_loop_done, 1)] = bench_now_us() - t0[k];
@@ -314,13 +319,8 @@ static void *s_mux_main(void *arg)
                     l->lat[atomic_fetch_add(&s_loop_done, 1)] = 0;
                 }
                 free(payload);
-                if (first && rpc_client_socket(c[k])) {
-                    int fd;
-                    size_t fdlen = sizeof fd;
-                    zmq_getsockopt(rpc_client_socket(c[k]), ZMQ_FD, &fd, &fdlen);
-                    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)k};
-                    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-                }
+                if (first && rpc_client_socket(c[k]))
+                    s_watch(ep, rpc_client_socket(c[k]), k);
             }
         }
         if (live == 0)

@@ -480,21 +480,31 @@ Lz__Envelope *rpc_client_call(rpc_client_t *self, const char *service, const Lz_
     return reply;
 }
 
+/* Fill req with method, request id, caller and msg packed as its payload;
+ * returns the payload buffer (NULL when no msg), which the caller frees. */
+static uint8_t *s_msg_request(Lz__Envelope *req, const char *method, const char *request_id,
+                              const Lz__Caller *caller, const ProtobufCMessage *msg)
+{
+    lz__envelope__init(req);
+    req->method = (char *)method;
+    req->request_id = (char *)request_id;
+    req->caller = (Lz__Caller *)caller;
+    uint8_t *payload = NULL;
+    if (msg) {
+        payload = xmalloc(protobuf_c_message_get_packed_size(msg));
+        req->has_payload = 1;
+        req->payload.len = protobuf_c_message_pack(msg, payload);
+        req->payload.data = payload;
+    }
+    return payload;
+}
+
 Lz__Envelope *rpc_call_msg(rpc_client_t *self, const char *service, const char *method,
                            const char *request_id, const Lz__Caller *caller,
                            const ProtobufCMessage *msg, int timeout_ms)
 {
-    Lz__Envelope req = LZ__ENVELOPE__INIT;
-    req.method = (char *)method;
-    req.request_id = (char *)request_id;
-    req.caller = (Lz__Caller *)caller;
-    uint8_t *payload = NULL;
-    if (msg) {
-        payload = xmalloc(protobuf_c_message_get_packed_size(msg));
-        req.has_payload = 1;
-        req.payload.len = protobuf_c_message_pack(msg, payload);
-        req.payload.data = payload;
-    }
+    Lz__Envelope req;
+    uint8_t *payload = s_msg_request(&req, method, request_id, caller, msg);
     Lz__Envelope *reply = rpc_client_call(self, service, &req, timeout_ms);
     free(payload);
     return reply;
@@ -775,17 +785,8 @@ Lz__Envelope *rpc_mux_call_msg(rpc_mux_t *self, const char *service, const char 
                                const char *request_id, const Lz__Caller *caller,
                                const ProtobufCMessage *msg, int timeout_ms)
 {
-    Lz__Envelope req = LZ__ENVELOPE__INIT;
-    req.method = (char *)method;
-    req.request_id = (char *)request_id;
-    req.caller = (Lz__Caller *)caller;
-    uint8_t *payload = NULL;
-    if (msg) {
-        payload = xmalloc(protobuf_c_message_get_packed_size(msg));
-        req.has_payload = 1;
-        req.payload.len = protobuf_c_message_pack(msg, payload);
-        req.payload.data = payload;
-    }
+    Lz__Envelope req;
+    uint8_t *payload = s_msg_request(&req, method, request_id, caller, msg);
     Lz__Envelope *reply = rpc_mux_call(self, service, &req, timeout_ms);
     free(payload);
     return reply;
