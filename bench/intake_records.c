@@ -57,7 +57,7 @@ static const cfg_spec_t s_spec[] = {
     {"LZ_PG_URL", CFG_STR, "", 1, 0, true, "the scratch database"},
     {"LZ_PG_ADMIN_URL", CFG_STR, "", 0, 0, true,
      "the scratch database as its owner (CHECKPOINT between modes; empty: none)"},
-    {"LZ_BENCH_BROKER", CFG_STR, "tcp://127.0.0.1:55611", 1, 255, false, "broker endpoint"},
+    {"LZ_BENCH_BROKER", CFG_STR, "tcp://127.0.0.1:25611", 1, 255, false, "broker endpoint"},
     {"LZ_BENCH_HTTP", CFG_STR, "http://127.0.0.1:18211", 1, 255, false, "gateway base URL"},
     {"LZ_BENCH_TOKEN", CFG_STR, "", 0, 255, false, "admin bearer token (empty: skip http)"},
     {"LZ_BENCH_COUNT", CFG_INT, "40000", 100, 10000000, false, "records per mode"},

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # intake_records.sh - the intake benchmark, end to end, on scratch resources:
 #   1. a scratch database liangze_bench_records on the stack's PostgreSQL (made,
-#      migrated, dropped at the end) and a scratch redis-server on port 56611 (started
+#      migrated, dropped at the end) and a scratch redis-server on port 26611 (started
 #      and stopped here), so nothing of the shared stack is touched;
 #   2. a province-sized registry (default 1,000,000 businesses) through the import
 #      path (`liangze seed demo --no-history`), printing each import's rate;
-#   3. lz-broker on 55611, WORKERS lz-intake workers (default 1: on 2 cores one worker
+#   3. lz-broker on 25611, WORKERS lz-intake workers (default 1: on 2 cores one worker
 #      with groups of up to 64 does more than two with half-size groups), lz-gateway on
 #      18211 with one HTTP thread per client;
 #   4. build/bench/intake_records: COUNT daily records through the broker (64 clients
@@ -52,7 +52,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/deploy/local/env.sh" "$stack"
 cli=${LZ_CLI:-$root/build/bin/liangze}
 db=liangze_bench_records tpl=liangze_bench_records_tpl
-rport=56611 bport=55611 hport=18211
+rport=26611 bport=25611 hport=18211
 admin_base=${LZ_PG_ADMIN_URL%/*}
 pids=()
 cleanup() {

@@ -165,7 +165,7 @@ static int s_round(pg_t *pg, rds_t *rds, long n, int procs, int delay_ms, int in
                    e_key,
                    "LZ_SMS_TEMPLATE_IDS=ledger_reminder=1001",
                    "LZ_SMS_SECRET_ID=AKIDbench",
-                   "LZ_BROKER=tcp://127.0.0.1:55639",
+                   "LZ_BROKER=tcp://127.0.0.1:25639",
                    "LZ_LOG_LEVEL=warn",
                    NULL};
     char nt_bin[1200];

@@ -29,7 +29,7 @@
 static const cfg_spec_t s_spec[] = {
     {"LZ_BENCH_BROKER", CFG_STR, "", 0, 255, false,
      "endpoint of a running broker (empty: start one)"},
-    {"LZ_BENCH_PORT", CFG_INT, "56130", 1024, 65535, false, "port of the broker started here"},
+    {"LZ_BENCH_PORT", CFG_INT, "26130", 1024, 65535, false, "port of the broker started here"},
     {"LZ_BENCH_WORKERS", CFG_INT, "2", 1, S_MAX_WORKERS, false, "worker processes"},
     {"LZ_BENCH_CREDIT", CFG_INT, "8", 1, 1000, false, "credit of each worker"},
     {"LZ_BENCH_REQUESTS", CFG_INT, "20000", 64, 10000000, false, "requests per thread count"},

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scheduler_deadline.sh - the scheduler benchmark (bench/scheduler_deadline.c) on a scratch
 # database made on the stack's PostgreSQL with the admin URL (migrated; dropped at the end
-# unless --keep) and a private redis-server on port 56621 (stopped by its PID at the end).
+# unless --keep) and a private redis-server on port 26621 (stopped by its PID at the end).
 #
 #   bench/scheduler_deadline.sh [--businesses N] [--stack test|dev] [--keep] [--reuse]
 #
@@ -20,7 +20,7 @@ done
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/deploy/local/env.sh" "$stack"
 db=${LZ_BENCH_DB:-liangze_bench_scheduler}
-rport=${LZ_BENCH_REDIS_PORT:-56621}
+rport=${LZ_BENCH_REDIS_PORT:-26621}
 admin_base=${LZ_PG_ADMIN_URL%/*}
 rdir=$(mktemp -d)
 redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$rdir" \

@@ -16,13 +16,13 @@
 #include <string.h>
 
 static const cfg_spec_t s_cli_spec[] = {
-    {"LZ_PG_URL", CFG_STR, "postgresql://lz_app@127.0.0.1:55432/liangze", 1, 0, true,
+    {"LZ_PG_URL", CFG_STR, "postgresql://lz_app@127.0.0.1:25432/liangze", 1, 0, true,
      "PostgreSQL connection string of the service role"},
-    {"LZ_PG_ADMIN_URL", CFG_STR, "postgresql://postgres@127.0.0.1:55432/liangze", 1, 0, true,
+    {"LZ_PG_ADMIN_URL", CFG_STR, "postgresql://postgres@127.0.0.1:25432/liangze", 1, 0, true,
      "PostgreSQL connection string of the schema owner (migrations)"},
     {"LZ_REDIS_HOST", CFG_STR, "127.0.0.1", 1, 255, false, "Redis host"},
-    {"LZ_REDIS_PORT", CFG_INT, "56379", 1, 65535, false, "Redis port"},
-    {"LZ_BROKER", CFG_STR, "tcp://127.0.0.1:55555", 1, 255, false, "broker endpoint"},
+    {"LZ_REDIS_PORT", CFG_INT, "26379", 1, 65535, false, "Redis port"},
+    {"LZ_BROKER", CFG_STR, "tcp://127.0.0.1:25555", 1, 255, false, "broker endpoint"},
     {"LZ_LOG_LEVEL", CFG_STR, "warn", 1, 8, false, "debug, info, warn, error or off"},
     {"LZ_MIGRATIONS_DIR", CFG_STR, "db/migrations", 1, 4096, false, "migration files"},
     {"LZ_APP_PASSWORD", CFG_STR, "-", 1, 200, true,

@@ -28,11 +28,11 @@ struct cfg_s {
 };
 
 const cfg_spec_t cfg_common_spec[] = {
-    {"LZ_PG_URL", CFG_STR, "postgresql://lz_app@127.0.0.1:55432/liangze", 1, 0, true,
+    {"LZ_PG_URL", CFG_STR, "postgresql://lz_app@127.0.0.1:25432/liangze", 1, 0, true,
      "PostgreSQL connection string of the service role"},
     {"LZ_REDIS_HOST", CFG_STR, "127.0.0.1", 1, 255, false, "Redis host"},
-    {"LZ_REDIS_PORT", CFG_INT, "56379", 1, 65535, false, "Redis port"},
-    {"LZ_BROKER", CFG_STR, "tcp://127.0.0.1:55555", 1, 255, false, "broker endpoint"},
+    {"LZ_REDIS_PORT", CFG_INT, "26379", 1, 65535, false, "Redis port"},
+    {"LZ_BROKER", CFG_STR, "tcp://127.0.0.1:25555", 1, 255, false, "broker endpoint"},
     {"LZ_LOG_LEVEL", CFG_STR, "info", 1, 8, false, "debug, info, warn, error or off"},
 };
 const size_t cfg_common_count = sizeof cfg_common_spec / sizeof cfg_common_spec[0];

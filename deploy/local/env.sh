@@ -2,12 +2,14 @@
 #
 # Two stacks exist: "dev" (make run) and "test" (make test), on ports of
 # their own so both can run at once.  Every port can be overridden from the
-# environment.
+# environment.  The ports (these and the test suites' own) lie below 32768,
+# outside Linux's ephemeral range, so no outgoing connection can hold one
+# when a server wants to listen on it.
 lz_stack=${1:?stack name}
 lz_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 case "$lz_stack" in
-dev)  : "${LZ_PG_PORT:=55432}" "${LZ_REDIS_PORT:=56379}" "${LZ_BROKER_PORT:=55555}" "${LZ_HTTP_PORT:=8080}" ;;
-test) : "${LZ_PG_PORT:=55442}" "${LZ_REDIS_PORT:=56389}" "${LZ_BROKER_PORT:=55565}" "${LZ_HTTP_PORT:=18080}" ;;
+dev)  : "${LZ_PG_PORT:=25432}" "${LZ_REDIS_PORT:=26379}" "${LZ_BROKER_PORT:=25555}" "${LZ_HTTP_PORT:=8080}" ;;
+test) : "${LZ_PG_PORT:=25442}" "${LZ_REDIS_PORT:=26389}" "${LZ_BROKER_PORT:=25565}" "${LZ_HTTP_PORT:=18080}" ;;
 *)    : "${LZ_PG_PORT:?}" "${LZ_REDIS_PORT:?}" "${LZ_BROKER_PORT:?}" "${LZ_HTTP_PORT:?}" ;;
 esac
 lz_dir="$lz_root/.run/$lz_stack"

@@ -13,7 +13,7 @@
 #include <stddef.h>
 
 typedef struct {
-    const char *bind; /* endpoint to bind, e.g. "tcp://127.0.0.1:55555" */
+    const char *bind; /* endpoint to bind, e.g. "tcp://127.0.0.1:25555" */
     int heartbeat_ms; /* heartbeat unit; also the grace for services without workers */
     size_t frame_max; /* largest envelope accepted, bytes */
     size_t queue_max; /* most requests waiting per service */

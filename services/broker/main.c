@@ -16,7 +16,7 @@
 _Static_assert(RPC_FRAME_MAX_DEFAULT == 4194304, "keep LZ_FRAME_MAX's default in step");
 
 static const cfg_spec_t s_spec[] = {
-    {"LZ_BROKER_BIND", CFG_STR, "tcp://127.0.0.1:55555", 1, 255, false,
+    {"LZ_BROKER_BIND", CFG_STR, "tcp://127.0.0.1:25555", 1, 255, false,
      "endpoint the broker binds for clients and workers"},
     {"LZ_HEARTBEAT_MS", CFG_INT, "1000", 10, 600000, false,
      "heartbeat interval; services without a worker for 3 of them are answered at once"},

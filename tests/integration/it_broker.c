@@ -1,7 +1,7 @@
 /*
  * it_broker.c - integration test of the broker, rpc client and rpc worker.
  *
- * Starts build/bin/lz-broker on tcp://127.0.0.1:56110 and echo_worker
+ * Starts build/bin/lz-broker on tcp://127.0.0.1:26110 and echo_worker
  * processes (tests/integration/echo_worker.c) itself, drives them as a
  * client would, and prints TAP on stdout ("ok N - ...", plan at the end).
  * Every child is killed by its pid at the end, also on failure; children
@@ -28,7 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define S_ENDPOINT     "tcp://127.0.0.1:56110"
+#define S_ENDPOINT     "tcp://127.0.0.1:26110"
 #define S_HEARTBEAT    "200" /* broker and workers: a silent worker is gone after 600 ms */
 #define S_FRAME_MAX    65536
 #define S_MAX_CHILDREN 16

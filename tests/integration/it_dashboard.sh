@@ -3,7 +3,7 @@
 # the demo city, two regulator tokens, then tests/e2e/dashboard.spec.mjs in Debian's headless
 # Chromium through playwright-core.  Skips (one "ok ... # SKIP" line) only when chromium or
 # node cannot be installed; anything else that breaks is a failure.
-export LZ_BROKER_PORT=$((55660 + ${LZ_PORT_OFFSET:-0})) LZ_HTTP_PORT=$((18260 + ${LZ_PORT_OFFSET:-0}))
+export LZ_BROKER_PORT=$((25660 + ${LZ_PORT_OFFSET:-0})) LZ_HTTP_PORT=$((18260 + ${LZ_PORT_OFFSET:-0}))
 . "$(dirname "$0")/lib.sh"
 cd "$LZ_ROOT" || exit 1
 

@@ -10,7 +10,7 @@
 # Its rows live under a fake province 950000000000.  The published version repeats
 # the current small_workshop daily codes and required flags (texts changed), so
 # other tests' submissions stay valid.
-export LZ_BROKER_PORT=${LZ_BROKER_PORT:-55610} LZ_HTTP_PORT=${LZ_HTTP_PORT:-18210}
+export LZ_BROKER_PORT=${LZ_BROKER_PORT:-25610} LZ_HTTP_PORT=${LZ_HTTP_PORT:-18210}
 . "$(dirname "$0")/lib.sh"
 trap lz_stop_all EXIT
 q() { psql -qAt "$LZ_PG_ADMIN_URL" -c "$1"; }

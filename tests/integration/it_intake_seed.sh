@@ -9,7 +9,7 @@
 #
 # Everything lives under 960000000000 (phones 19607xxxxxx, licences *960705*...),
 # so it never touches other tests' rows; running it again is safe.
-export LZ_BROKER_PORT=${LZ_BROKER_PORT:-55610} LZ_HTTP_PORT=${LZ_HTTP_PORT:-18210}
+export LZ_BROKER_PORT=${LZ_BROKER_PORT:-25610} LZ_HTTP_PORT=${LZ_HTTP_PORT:-18210}
 . "$(dirname "$0")/lib.sh"
 trap lz_stop_all EXIT
 q() { psql -qAt "$LZ_PG_ADMIN_URL" -c "$1"; }

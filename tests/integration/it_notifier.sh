@@ -8,7 +8,7 @@
 # Fixture: fake province 930000000000 (city 9301, district 930101, community 930101001001), one
 # business; phones 193xxxxxxxx made per run, dedupe keys itn-<run>-*.
 . "$(dirname "$0")/lib.sh"
-export LZ_HTTP_PORT=$((18230 + ${LZ_PORT_OFFSET:-0})) LZ_BROKER_PORT=$((55630 + ${LZ_PORT_OFFSET:-0}))
+export LZ_HTTP_PORT=$((18230 + ${LZ_PORT_OFFSET:-0})) LZ_BROKER_PORT=$((25630 + ${LZ_PORT_OFFSET:-0}))
 export LZ_BROKER="tcp://127.0.0.1:$LZ_BROKER_PORT" LZ_BROKER_BIND="tcp://127.0.0.1:$LZ_BROKER_PORT"
 LZ_API="http://127.0.0.1:$LZ_HTTP_PORT"
 FP=$((18231 + ${LZ_PORT_OFFSET:-0}))

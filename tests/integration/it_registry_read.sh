@@ -9,7 +9,7 @@
 # one in 970102; a village and a township cadre.
 . "$(dirname "$0")/lib.sh"
 # ports of our own, so this can run beside other tests on the same stack
-export LZ_HTTP_PORT=$((18181 + ${LZ_PORT_OFFSET:-0})) LZ_BROKER_PORT=$((55581 + ${LZ_PORT_OFFSET:-0}))
+export LZ_HTTP_PORT=$((18181 + ${LZ_PORT_OFFSET:-0})) LZ_BROKER_PORT=$((25581 + ${LZ_PORT_OFFSET:-0}))
 export LZ_BROKER="tcp://127.0.0.1:$LZ_BROKER_PORT" LZ_BROKER_BIND="tcp://127.0.0.1:$LZ_BROKER_PORT"
 LZ_API="http://127.0.0.1:$LZ_HTTP_PORT"
 trap lz_stop_all EXIT

@@ -22,9 +22,9 @@
 # cadre of every business of community 964001001002; for the brief, records, rest days,
 # problems, a second cadre (19640010902) and a visit of one drawn business of 964001002001.
 # Inspection checklist versions published by the test (published_by it-sa-...) are removed.
-export LZ_BROKER_PORT=$((55640 + ${LZ_PORT_OFFSET:-0})) LZ_HTTP_PORT=$((18240 + ${LZ_PORT_OFFSET:-0}))
+export LZ_BROKER_PORT=$((25640 + ${LZ_PORT_OFFSET:-0})) LZ_HTTP_PORT=$((18240 + ${LZ_PORT_OFFSET:-0}))
 . "$(dirname "$0")/lib.sh"
-export LZ_HTTP_PORT=$((18240 + ${LZ_PORT_OFFSET:-0})) LZ_BROKER_PORT=$((55640 + ${LZ_PORT_OFFSET:-0}))
+export LZ_HTTP_PORT=$((18240 + ${LZ_PORT_OFFSET:-0})) LZ_BROKER_PORT=$((25640 + ${LZ_PORT_OFFSET:-0}))
 export LZ_BROKER="tcp://127.0.0.1:$LZ_BROKER_PORT" LZ_BROKER_BIND="tcp://127.0.0.1:$LZ_BROKER_PORT"
 LZ_API="http://127.0.0.1:$LZ_HTTP_PORT"
 CLI=${LZ_SAMPLE_CLI:-$LZ_ROOT/build/bin/liangze}

@@ -12,7 +12,7 @@
 # district 972009 for a regulator outside.  The scenario day D is 20 days ahead, so no real
 # clock sweep touches it; intake runs with LZ_CLOCK_OFFSET_S to accept records "then".
 . "$(dirname "$0")/lib.sh"
-export LZ_HTTP_PORT=$((18220 + ${LZ_PORT_OFFSET:-0})) LZ_BROKER_PORT=$((55620 + ${LZ_PORT_OFFSET:-0}))
+export LZ_HTTP_PORT=$((18220 + ${LZ_PORT_OFFSET:-0})) LZ_BROKER_PORT=$((25620 + ${LZ_PORT_OFFSET:-0}))
 export LZ_BROKER="tcp://127.0.0.1:$LZ_BROKER_PORT" LZ_BROKER_BIND="tcp://127.0.0.1:$LZ_BROKER_PORT"
 LZ_API="http://127.0.0.1:$LZ_HTTP_PORT"
 trap lz_stop_all EXIT

@@ -10,7 +10,7 @@
 # watermark set an hour before it, so exactly D's deadline and its first step are due (the first
 # step fires in the deadline's own transaction: the kill lands inside it).
 . "$(dirname "$0")/lib.sh"
-export LZ_HTTP_PORT=$((18220 + ${LZ_PORT_OFFSET:-0})) LZ_BROKER_PORT=$((55620 + ${LZ_PORT_OFFSET:-0}))
+export LZ_HTTP_PORT=$((18220 + ${LZ_PORT_OFFSET:-0})) LZ_BROKER_PORT=$((25620 + ${LZ_PORT_OFFSET:-0}))
 export LZ_BROKER="tcp://127.0.0.1:$LZ_BROKER_PORT" LZ_BROKER_BIND="tcp://127.0.0.1:$LZ_BROKER_PORT"
 trap lz_stop_all EXIT
 pidf=$(mktemp)

@@ -16,7 +16,7 @@
 # quarter's end (so township cadres owe nothing at it); ME is M's end (the visit deadline and a
 # daily ledger deadline).  Intake runs with LZ_CLOCK_OFFSET_S to accept visits "then".
 . "$(dirname "$0")/lib.sh"
-export LZ_HTTP_PORT=$((18221 + ${LZ_PORT_OFFSET:-0})) LZ_BROKER_PORT=$((55621 + ${LZ_PORT_OFFSET:-0}))
+export LZ_HTTP_PORT=$((18221 + ${LZ_PORT_OFFSET:-0})) LZ_BROKER_PORT=$((25621 + ${LZ_PORT_OFFSET:-0}))
 export LZ_BROKER="tcp://127.0.0.1:$LZ_BROKER_PORT" LZ_BROKER_BIND="tcp://127.0.0.1:$LZ_BROKER_PORT"
 LZ_API="http://127.0.0.1:$LZ_HTTP_PORT"
 trap lz_stop_all EXIT

@@ -15,7 +15,7 @@
 # a minute ago (r1 insured, r2 uninsured, r3 insured; for the red list), two cadres; b9 (40 days
 # old) with its own village cadre c3 (the scheduler's task); two inspectors of the district.
 . "$(dirname "$0")/lib.sh"
-export LZ_HTTP_PORT=$((18250 + ${LZ_PORT_OFFSET:-0})) LZ_BROKER_PORT=$((55650 + ${LZ_PORT_OFFSET:-0}))
+export LZ_HTTP_PORT=$((18250 + ${LZ_PORT_OFFSET:-0})) LZ_BROKER_PORT=$((25650 + ${LZ_PORT_OFFSET:-0}))
 export LZ_BROKER="tcp://127.0.0.1:$LZ_BROKER_PORT" LZ_BROKER_BIND="tcp://127.0.0.1:$LZ_BROKER_PORT"
 LZ_API="http://127.0.0.1:$LZ_HTTP_PORT"
 trap lz_stop_all EXIT

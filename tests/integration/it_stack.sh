@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # it_stack.sh - the local stack: starts, starting twice is harmless, stop ends exactly its own.
 . "$(dirname "$0")/lib.sh"
-export LZ_PG_PORT=$((55452 + ${LZ_PORT_OFFSET:-0})) LZ_REDIS_PORT=$((56399 + ${LZ_PORT_OFFSET:-0})) LZ_BROKER_PORT=$((55575 + ${LZ_PORT_OFFSET:-0})) LZ_HTTP_PORT=$((18090 + ${LZ_PORT_OFFSET:-0}))
+export LZ_PG_PORT=$((25452 + ${LZ_PORT_OFFSET:-0})) LZ_REDIS_PORT=$((26399 + ${LZ_PORT_OFFSET:-0})) LZ_BROKER_PORT=$((25575 + ${LZ_PORT_OFFSET:-0})) LZ_HTTP_PORT=$((18090 + ${LZ_PORT_OFFSET:-0}))
 stack="$LZ_ROOT/deploy/local/stack.sh"
 name="it-stack-$$"
 trap '"$stack" wipe "$name" >/dev/null 2>&1; rm -rf "$LZ_ROOT/.run/$name"' EXIT

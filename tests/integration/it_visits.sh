@@ -7,7 +7,7 @@
 # fake province 970000000000, district 970201 (township 001, communities 001 and 002), district
 # 970202 for a regulator outside; three businesses (A, D, B), a village and a township cadre.
 . "$(dirname "$0")/lib.sh"
-export LZ_HTTP_PORT=$((18182 + ${LZ_PORT_OFFSET:-0})) LZ_BROKER_PORT=$((55582 + ${LZ_PORT_OFFSET:-0}))
+export LZ_HTTP_PORT=$((18182 + ${LZ_PORT_OFFSET:-0})) LZ_BROKER_PORT=$((25582 + ${LZ_PORT_OFFSET:-0}))
 export LZ_BROKER="tcp://127.0.0.1:$LZ_BROKER_PORT" LZ_BROKER_BIND="tcp://127.0.0.1:$LZ_BROKER_PORT"
 LZ_API="http://127.0.0.1:$LZ_HTTP_PORT"
 trap lz_stop_all EXIT

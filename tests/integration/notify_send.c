@@ -32,7 +32,7 @@ int main(int argc, char **argv)
     const char *host = getenv("LZ_REDIS_HOST");
     const char *port = getenv("LZ_REDIS_PORT");
     rds_t *r =
-        rds_connect(host ? host : "127.0.0.1", port ? (int)strtol(port, NULL, 10) : 56379, 2000);
+        rds_connect(host ? host : "127.0.0.1", port ? (int)strtol(port, NULL, 10) : 26379, 2000);
     if (!r)
         return 1;
     char line[65536], stream[160];
