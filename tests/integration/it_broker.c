@@ -16,6 +16,7 @@
 #include <czmq.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -596,6 +597,36 @@ static void s_case_mux(void)
           THREADS, answered, 2 * THREADS * 20, wrong);
 }
 
+/* Bad arguments to the non-blocking client and the mux: refused at once, nothing sent. */
+static void s_case_bad_calls(void)
+{
+    rpc_client_t *c = rpc_client_new(S_ENDPOINT);
+    rpc_mux_t *mux = rpc_mux_new(S_ENDPOINT);
+    char long_id[RPC_REQUEST_ID_MAX + 2], long_service[RPC_SERVICE_MAX + 2];
+    memset(long_id, 'r', sizeof long_id - 1);
+    long_id[sizeof long_id - 1] = '\0';
+    memset(long_service, 's', sizeof long_service - 1);
+    long_service[sizeof long_service - 1] = '\0';
+    Lz__Envelope no_id = LZ__ENVELOPE__INIT, too_long = LZ__ENVELOPE__INIT;
+    no_id.method = too_long.method = "echo";
+    too_long.request_id = long_id;
+    int64_t t0 = clock_mono_ms();
+    bool refused = rpc_client_post(c, "echo1", &no_id, 1000) == -1 &&
+                   rpc_client_post(c, "echo1", &too_long, 1000) == -1 &&
+                   rpc_client_send(c, "echo1", &too_long, 1000) == -1 &&
+                   rpc_client_send(c, "", &no_id, 1000) == -1 && rpc_client_take(c) == NULL &&
+                   rpc_client_take_any(c) == NULL &&
+                   rpc_mux_call(mux, long_service, &no_id, 1000) == NULL &&
+                   rpc_mux_call(mux, "echo1", &too_long, 1000) == NULL;
+    int64_t took = clock_mono_ms() - t0;
+    s_tap(refused && took < 500 && rpc_client_socket(c) == NULL,
+          "no request id to post, ids and service names too long: refused in %" PRId64
+          " ms, no socket opened",
+          took);
+    rpc_mux_destroy(&mux);
+    rpc_client_destroy(&c);
+}
+
 static void s_case_sigstop(pid_t stopped, pid_t other)
 {
     enum { TOTAL = 40, THREADS = 4 };
@@ -677,6 +708,7 @@ int main(void)
         s_case_lanes();
         s_case_async();
         s_case_mux();
+        s_case_bad_calls();
         s_case_sigstop(f, g);
     }
     pid_t rest[] = {a, b, d, e, f, g, i};

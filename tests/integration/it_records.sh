@@ -170,6 +170,47 @@ is "10 parallel retries: all 201" 10 "$(cat "$tmp"/s* | grep -c '^201$')"
 is "10 parallel retries: one answer" 1 "$(cat "$tmp"/c* | sort -u | wc -l)"
 is "10 parallel retries: exactly one row" 1 "$(q "SELECT count(*) FROM records WHERE business_id = $b3")"
 
+# --- a parallel burst: groups on both lanes, counters summed per group, exact ----------------
+# 60 late records (yesterday's) in a community of their own, every other one with a failed
+# item, 30 at a time: the workers' lanes write them in groups, and the Redis script of each
+# group sums the counters of its new records; every counter must equal PostgreSQL.
+comm3=$(printf '980101001%03d' $(((10#${comm:9:3} + 500) % 999 + 1)))
+q "INSERT INTO regions (code, name, level, parent_code) VALUES
+   ('$comm3', '测试社区三', 'community', '980101001000') ON CONFLICT DO NOTHING" >/dev/null
+mapfile -t grp < <(mk 60)
+q "UPDATE businesses SET region_code = '$comm3' WHERE id IN ($(IFS=,; echo "${grp[*]}"))" >/dev/null
+yday=$(day -1)
+fail1=${codes%% *}
+fail1=${fail1%%:*}
+town0=$(rc HGET "lz:cnt:daily:$yday" "980101001000:submitted")
+k=0
+for b in "${grp[@]}"; do
+    if [ $((k++ % 2)) = 0 ]; then
+        rec "itr-$run-g-$b" "$b" "$yday" "$(items "$fail1")" >"$tmp/g$b"
+    else
+        rec "itr-$run-g-$b" "$b" "$yday" "$(items)" >"$tmp/g$b"
+    fi
+done
+printf '%s\n' "${grp[@]}" | xargs -P 30 -I{} curl -s -m 30 -o /dev/null -w '%{http_code}\n' \
+    -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+    --data-binary "@$tmp/g{}" "$LZ_API/api/v1/records" >"$tmp/grp"
+is "the parallel burst: 60 answered 201" 60 "$(grep -c '^201$' "$tmp/grp")"
+sql3() { q "SELECT $1 FROM records WHERE kind = 'daily' AND period = '$yday' AND region_code = '$comm3'"; }
+is "its records are late, 60 in PostgreSQL" 60 "$(sql3 "count(*) FILTER (WHERE status = 'late')")"
+is "the community's submitted counter equals PostgreSQL" "$(sql3 'count(*)')" \
+    "$(rc HGET "lz:cnt:daily:$yday" "$comm3:submitted")"
+is "its late counter equals PostgreSQL" "$(sql3 "count(*) FILTER (WHERE status = 'late')")" \
+    "$(rc HGET "lz:cnt:daily:$yday" "$comm3:late")"
+is "its problems counter equals PostgreSQL (30 failed items)" "$(sql3 'sum(cardinality(failed_codes))')" \
+    "$(rc HGET "lz:cnt:daily:$yday" "$comm3:problems")"
+is "the township counted the 60 once each" 60 \
+    $(($(rc HGET "lz:cnt:daily:$yday" "980101001000:submitted") - ${town0:-0}))
+missing=0
+for b in "${grp[@]}"; do
+    [ "$(rc GETBIT "lz:done:daily:$yday" "$b")" = 1 ] || missing=$((missing + 1))
+done
+is "every one of them is in the bitmap" 0 "$missing"
+
 # --- kill -9 of the intake worker during a burst of 200 --------------------------------------
 mapfile -t burst < <(mk 200)
 is "200 more businesses" 200 "${#burst[@]}"
