@@ -185,26 +185,14 @@ static int s_business(intake_t *self, int64_t id, char region[REGION_CODE_LEN + 
 
 /* ---- Redis: done bitmaps and region counters ----------------------------- */
 
-/* KEYS: done bitmap, counters.  ARGV: bit, late (0/1), failed items, regions "a,b,c". */
-static const char s_mark_lua[] =
-    "local old = redis.call('SETBIT', KEYS[1], ARGV[1], 1) "
-    "if old == 0 then "
-    "  local n = tonumber(ARGV[3]) "
-    "  for code in string.gmatch(ARGV[4], '[^,]+') do "
-    "    redis.call('HINCRBY', KEYS[2], code .. ':submitted', 1) "
-    "    if ARGV[2] == '1' then redis.call('HINCRBY', KEYS[2], code .. ':late', 1) end "
-    "    if n > 0 then redis.call('HINCRBY', KEYS[2], code .. ':problems', n) end "
-    "  end "
-    "end "
-    "return old";
-
 /*
- * The same for a group: KEYS are (done bitmap, counters) pairs, ARGV four
- * per record as above.  Each record's bit is set first; the counters of
- * those that were new are summed per key and field and written with one
- * HINCRBY each.  Returns the old bits, in order.
+ * The marks of committed records, one record or a whole group: KEYS are
+ * (done bitmap, counters) pairs, ARGV four per record: bit, late (0/1),
+ * failed items, regions "a,b,c".  Each record's bit is set first; the
+ * counters of those that were new are summed per key and field and written
+ * with one HINCRBY each.  Returns the old bits, in order.
  */
-static const char s_mark_many_lua[] =
+static const char s_mark_lua[] =
     "local olds, sums, order = {}, {}, {} "
     "for i = 1, #KEYS / 2 do "
     "  local a = 4 * (i - 1) "
@@ -255,7 +243,11 @@ static int s_mark_keys(rds_t *rds, const char *done, const char *cnt, int64_t bu
                             (long long)business_id, late ? 1 : 0, failed, chain);
     if (!r)
         return -1;
-    int rc = r->type == REDIS_REPLY_INTEGER && r->integer == 0 ? 1 : 0;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 1) {
+        rds_free(&r);
+        return -1;
+    }
+    int rc = r->element[0]->type == REDIS_REPLY_INTEGER && r->element[0]->integer == 0 ? 1 : 0;
     rds_free(&r);
     return rc;
 }
@@ -279,7 +271,7 @@ int ledger_cache_mark(rds_t *rds, int64_t business_id, const char *region_code, 
 /* Load the mark script; its SHA1 into sha (41 bytes).  0 or -1. */
 static int s_mark_sha(rds_t *rds, char sha[41])
 {
-    redisReply *r = rds_cmd(rds, "SCRIPT LOAD %s", s_mark_many_lua);
+    redisReply *r = rds_cmd(rds, "SCRIPT LOAD %s", s_mark_lua);
     int rc = r && r->type == REDIS_REPLY_STRING && r->len == 40 ? 0 : -1;
     if (rc == 0)
         snprintf(sha, 41, "%s", r->str);
